@@ -1,0 +1,193 @@
+/**
+ * The cart use cases: create, read, list, patch, delete. It owns the rules that are not HTTP
+ * (server-made ids and hrefs, default validity, totals on every write, optimistic concurrency
+ * with re-apply on conflict, events recorded with the change) and talks to the store only
+ * through its interface. Clock and id generator are injected.
+ */
+import type { ShoppingCart, ShoppingCartCreate } from '../api-types.js';
+import { AppError, badRequest, notFound } from '../errors.js';
+import { buildEvent, changedAttributes, type EventType } from '../events/build-event.js';
+import type { ListQuery } from '../query/ast.js';
+import type { ListResult, OutboxEvent, Store, StoredCart } from '../store/store.js';
+import { applyCartPatch, type PatchMediaType } from './patch.js';
+import { priceCart, type RoundingMode } from './pricing.js';
+import { assertValidCart } from './validate-cart.js';
+
+export interface CartServiceDeps {
+  store: Store;
+  now: () => Date;
+  newId: () => string;
+  roundingMode: RoundingMode;
+  cartTtlMs: number;
+  /** Attempts of read-apply-write before a conflicting PATCH gives up with 409. */
+  maxPatchAttempts?: number;
+  /** Called after every committed write (the event dispatcher looks for work); never awaited. */
+  afterWrite?: () => void;
+}
+
+/** Who asked, for the event envelope. */
+export interface RequestContext {
+  correlationId: string | undefined;
+}
+
+export interface CartService {
+  create(input: ShoppingCartCreate, hrefOf: (id: string) => string, ctx: RequestContext): Promise<StoredCart>;
+  get(id: string): Promise<StoredCart>;
+  list(query: ListQuery): Promise<ListResult>;
+  patch(
+    id: string,
+    mediaType: PatchMediaType,
+    body: unknown,
+    ifMatch: number | undefined,
+    ctx: RequestContext,
+  ): Promise<StoredCart>;
+  remove(id: string, ifMatch: number | undefined, ctx: RequestContext): Promise<void>;
+}
+
+const ms = (iso: string | undefined): number | undefined => {
+  if (iso === undefined) return undefined;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? undefined : t;
+};
+
+function assertValidPeriod(cart: ShoppingCart): void {
+  const start = ms(cart.validFor?.startDateTime);
+  const end = ms(cart.validFor?.endDateTime);
+  if (start !== undefined && end !== undefined && end < start) {
+    throw badRequest('Invalid validFor', 'validFor.endDateTime is before validFor.startDateTime');
+  }
+}
+
+export function createCartService(deps: CartServiceDeps): CartService {
+  const { store } = deps;
+  const maxAttempts = deps.maxPatchAttempts ?? 30;
+  const wrote = deps.afterWrite ?? (() => undefined);
+
+  const events = (
+    type: EventType,
+    cart: ShoppingCart,
+    ctx: RequestContext,
+    now: string,
+    fieldPath?: string,
+  ) => [buildEvent(type, cart, { eventId: deps.newId(), now, correlationId: ctx.correlationId }, fieldPath)];
+
+  const load = async (id: string): Promise<StoredCart> => {
+    const found = await store.getCart(id, deps.now().getTime());
+    if (!found) throw notFound(`No shopping cart with id ${id}`);
+    return found;
+  };
+
+  return {
+    async create(input, hrefOf, ctx) {
+      const now = deps.now();
+      const nowIso = now.toISOString();
+      const id = deps.newId();
+      // A client id or href is ignored: both are the server's (api-rules: Create).
+      const { id: _id, href: _href, ...rest } = input as ShoppingCart;
+      const validFor = {
+        startDateTime: input.validFor?.startDateTime ?? nowIso,
+        endDateTime: input.validFor?.endDateTime ?? new Date(now.getTime() + deps.cartTtlMs).toISOString(),
+      };
+      const draft: ShoppingCart = {
+        ...rest,
+        id,
+        href: hrefOf(id),
+        '@type': input['@type'] ?? 'ShoppingCart',
+        validFor,
+      };
+      assertValidPeriod(draft);
+      const cart = priceCart(draft, { rounding: deps.roundingMode });
+      const stored = await store.createCart(
+        cart,
+        { now: nowIso, expiresAt: ms(validFor.endDateTime) },
+        events('ShoppingCartCreateEvent', cart, ctx, nowIso),
+      );
+      wrote();
+      return stored;
+    },
+
+    get: load,
+
+    list: (query) => store.listCarts(query, deps.now().getTime()),
+
+    async patch(id, mediaType, body, ifMatch, ctx) {
+      // Optimistic concurrency: read, apply, write only if the version is unchanged. Without
+      // If-Match a conflict means someone else wrote first, so the same patch is re-applied to
+      // the newer cart; with If-Match the client asked for that exact version (412).
+      for (let attempt = 1; ; attempt++) {
+        const current = await load(id);
+        if (ifMatch !== undefined && current.version !== ifMatch) {
+          throw new AppError(
+            'PRECONDITION_FAILED',
+            'Precondition failed',
+            `If-Match does not match the current version of ${id}`,
+          );
+        }
+        const patched = applyCartPatch(current.doc, mediaType, body);
+        assertValidCart(patched);
+        const cart = priceCart(patched, { rounding: deps.roundingMode });
+        const changed = changedAttributes(current.doc, cart);
+        if (changed.length === 0) return current;
+        const nowIso = deps.now().toISOString();
+        try {
+          const stored = await store.replaceCart(
+            id,
+            current.version,
+            cart,
+            { now: nowIso, expiresAt: ms(cart.validFor?.endDateTime) },
+            events('ShoppingCartAttributeValueChangeEvent', cart, ctx, nowIso, changed.join(',')),
+          );
+          wrote();
+          return stored;
+        } catch (e) {
+          if (e instanceof AppError && e.code === 'VERSION_CONFLICT') {
+            if (ifMatch !== undefined) {
+              throw new AppError(
+                'PRECONDITION_FAILED',
+                'Precondition failed',
+                `${id} changed since the version in If-Match`,
+              );
+            }
+            if (attempt < maxAttempts) continue;
+            throw new AppError('CONFLICT', 'Conflict', `${id} kept changing concurrently; try again`);
+          }
+          throw e;
+        }
+      }
+    },
+
+    async remove(id, ifMatch, ctx) {
+      for (let attempt = 1; ; attempt++) {
+        const current = await load(id);
+        if (ifMatch !== undefined && current.version !== ifMatch) {
+          throw new AppError(
+            'PRECONDITION_FAILED',
+            'Precondition failed',
+            `If-Match does not match the current version of ${id}`,
+          );
+        }
+        const nowIso = deps.now().toISOString();
+        const evts: OutboxEvent[] = events('ShoppingCartDeleteEvent', current.doc, ctx, nowIso);
+        try {
+          const gone = await store.deleteCart(id, current.version, Date.parse(nowIso), evts);
+          if (!gone) throw notFound(`No shopping cart with id ${id}`);
+          wrote();
+          return;
+        } catch (e) {
+          if (e instanceof AppError && e.code === 'VERSION_CONFLICT') {
+            if (ifMatch !== undefined) {
+              throw new AppError(
+                'PRECONDITION_FAILED',
+                'Precondition failed',
+                `${id} changed since the version in If-Match`,
+              );
+            }
+            if (attempt < maxAttempts) continue;
+            throw new AppError('CONFLICT', 'Conflict', `${id} kept changing concurrently; try again`);
+          }
+          throw e;
+        }
+      }
+    },
+  };
+}

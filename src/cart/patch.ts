@@ -1,0 +1,186 @@
+/**
+ * Applies a PATCH body to a cart, pure: the cart is never mutated, a new one is returned.
+ *
+ * - application/merge-patch+json and application/json: RFC 7396 (null deletes, arrays replace).
+ * - application/json-patch+json: RFC 6902 through fast-json-patch.
+ * - application/json-patch-query+json: TMF630 JSON Patch Query; a path may select array
+ *   elements by a query (`/cartItem?cartItem.id=2/quantity`) or by the JSONPath filter form
+ *   (`$.cartItem[?(@.id=='2')].quantity`); each selection is expanded into plain RFC 6902
+ *   operations, one per selected element, and `delete` is an alias of `remove`.
+ *
+ * Read-only members cannot be written by any format (400): `id`, `href`, `validFor`,
+ * `cartTotalPrice`, and the computed `itemTotalPrice`/`ItemTotalPrice` of every item.
+ */
+import fastJsonPatch from 'fast-json-patch';
+import type { Operation } from 'fast-json-patch';
+import type { ShoppingCart } from '../api-types.js';
+import { AppError, badRequest } from '../errors.js';
+import { selectElements } from './patch-query.js';
+
+const { applyPatch, JsonPatchError } = fastJsonPatch;
+
+export const patchMediaTypes = [
+  'application/merge-patch+json',
+  'application/json',
+  'application/json-patch+json',
+  'application/json-patch-query+json',
+] as const;
+export type PatchMediaType = (typeof patchMediaTypes)[number];
+
+const readOnlyTop = ['id', 'href', 'validFor', 'cartTotalPrice'] as const;
+const computed = new Set(['itemTotalPrice', 'ItemTotalPrice']);
+const forbiddenKeys = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The media type of a Content-Type header, lower-cased, without parameters. */
+export function patchMediaType(contentType: string | undefined): PatchMediaType {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if ((patchMediaTypes as readonly string[]).includes(type)) return type as PatchMediaType;
+  throw new AppError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    'Unsupported media type',
+    `PATCH accepts ${patchMediaTypes.join(', ')}; got "${type || 'none'}"`,
+  );
+}
+
+/** Rejects prototype-polluting keys anywhere in a parsed body. */
+function assertNoForbiddenKeys(value: unknown, at: string): void {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      assertNoForbiddenKeys(v, `${at}[${i}]`);
+    });
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (forbiddenKeys.has(k))
+        throw badRequest('Forbidden attribute name', `"${k}" is not allowed (at ${at || 'top level'})`);
+      assertNoForbiddenKeys(v, at ? `${at}.${k}` : k);
+    }
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** RFC 7396 section 2, written out so it cannot write through a prototype. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return structuredClone(patch);
+  const base = isObject(target) ? target : {};
+  const result = new Map<string, unknown>(Object.entries(base));
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) result.delete(key);
+    else result.set(key, mergePatch(base[key], value));
+  }
+  return Object.fromEntries(result);
+}
+
+function hasComputedTotals(items: unknown): boolean {
+  if (!Array.isArray(items)) return false;
+  return items.some(
+    (item) =>
+      isObject(item) && (Object.keys(item).some((k) => computed.has(k)) || hasComputedTotals(item.cartItem)),
+  );
+}
+
+const readOnlyError = (member: string): AppError =>
+  badRequest('Read-only attribute', `${member} is computed or owned by the server and cannot be patched`);
+
+function applyMergePatch(cart: ShoppingCart, body: unknown): ShoppingCart {
+  if (!isObject(body))
+    throw badRequest('Invalid merge patch', 'a merge patch for a cart must be a JSON object');
+  const current = cart as Record<string, unknown>;
+  for (const member of readOnlyTop) {
+    // Sending a read-only member back unchanged (as a GET returned it) is allowed; changing it is not.
+    if (member in body && JSON.stringify(body[member]) !== JSON.stringify(current[member])) {
+      throw readOnlyError(member);
+    }
+  }
+  if (hasComputedTotals(body.cartItem)) throw readOnlyError('itemTotalPrice');
+  return mergePatch(cart, body) as ShoppingCart;
+}
+
+const decodePointer = (path: string): string[] =>
+  path === ''
+    ? []
+    : path
+        .slice(1)
+        .split('/')
+        .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+
+function assertWritablePath(pointer: string, field: string): void {
+  if (pointer !== '' && !pointer.startsWith('/')) {
+    throw badRequest('Invalid JSON Patch', `${field} "${pointer}" is not a JSON Pointer`);
+  }
+  const segments = decodePointer(pointer);
+  if (segments.length === 0) throw readOnlyError('the whole cart');
+  for (const s of segments) {
+    if (forbiddenKeys.has(s))
+      throw badRequest('Forbidden attribute name', `"${s}" is not allowed in ${field}`);
+    if (computed.has(s)) throw readOnlyError(s);
+  }
+  const top = segments[0] ?? '';
+  if ((readOnlyTop as readonly string[]).includes(top)) throw readOnlyError(top);
+}
+
+interface RawOperation {
+  op: string;
+  path: string;
+  from?: string;
+  value?: unknown;
+}
+
+function toOperations(body: unknown): RawOperation[] {
+  if (!Array.isArray(body))
+    throw badRequest('Invalid JSON Patch', 'a JSON Patch must be an array of operations');
+  return body.map((op: unknown, i) => {
+    if (!isObject(op) || typeof op.op !== 'string' || typeof op.path !== 'string') {
+      throw badRequest('Invalid JSON Patch', `operation ${i} needs string op and path`);
+    }
+    if (op.from !== undefined && typeof op.from !== 'string') {
+      throw badRequest('Invalid JSON Patch', `operation ${i}: from must be a string`);
+    }
+    return op as unknown as RawOperation;
+  });
+}
+
+function applyJsonPatch(cart: ShoppingCart, ops: RawOperation[]): ShoppingCart {
+  for (const op of ops) {
+    if (op.op === 'test') continue; // reading is always allowed
+    assertWritablePath(op.path, 'path');
+    if (op.op === 'move' && op.from !== undefined) assertWritablePath(op.from, 'from');
+  }
+  const doc = structuredClone(cart);
+  try {
+    // validateOperation=true checks op names and paths; the document is a private copy.
+    return applyPatch(doc, ops as Operation[], true, true).newDocument;
+  } catch (e) {
+    if (e instanceof JsonPatchError) {
+      if (e.name === 'TEST_OPERATION_FAILED') {
+        throw new AppError(
+          'CONFLICT',
+          'JSON Patch test failed',
+          `test at ${(e.operation as { path?: string } | undefined)?.path ?? '?'} did not hold`,
+        );
+      }
+      throw badRequest('Invalid JSON Patch', `${e.name}: ${e.message.split('\n')[0] ?? ''}`);
+    }
+    throw e;
+  }
+}
+
+export function applyCartPatch(cart: ShoppingCart, mediaType: PatchMediaType, body: unknown): ShoppingCart {
+  assertNoForbiddenKeys(body, '');
+  switch (mediaType) {
+    case 'application/merge-patch+json':
+    case 'application/json':
+      return applyMergePatch(cart, body);
+    case 'application/json-patch+json':
+      return applyJsonPatch(cart, toOperations(body));
+    case 'application/json-patch-query+json': {
+      const ops = toOperations(body).flatMap((op) => {
+        const name = op.op === 'delete' ? 'remove' : op.op;
+        return selectElements(cart, op.path).map((path) => ({ ...op, op: name, path }));
+      });
+      // Removing selected elements by index must go from the highest index down.
+      return applyJsonPatch(cart, ops);
+    }
+  }
+}

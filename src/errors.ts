@@ -1,0 +1,39 @@
+/**
+ * One error type for the whole server. Domain and store code throw AppError with a code from the
+ * catalogue below; only src/http/errors.ts turns a code into an HTTP status and a TMF Error body.
+ */
+export const errorCodes = [
+  'BAD_REQUEST', // malformed JSON, schema violation, bad query
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'CONFLICT', // duplicate subscription, failed JSON Patch test, too many version conflicts
+  'VERSION_CONFLICT', // store: the version we read is no longer current (retried by the service)
+  'PRECONDITION_FAILED', // If-Match did not match
+  'PAYLOAD_TOO_LARGE',
+  'URI_TOO_LONG',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'TOO_MANY_REQUESTS',
+  'STORE_UNAVAILABLE',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof errorCodes)[number];
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly reason: string;
+
+  constructor(code: ErrorCode, reason: string, message?: string) {
+    super(message ?? reason);
+    this.name = 'AppError';
+    this.code = code;
+    this.reason = reason;
+  }
+}
+
+export const badRequest = (reason: string, message?: string): AppError =>
+  new AppError('BAD_REQUEST', reason, message);
+export const notFound = (message: string): AppError => new AppError('NOT_FOUND', 'Not found', message);
+export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

@@ -1,0 +1,254 @@
+/**
+ * The outbox dispatcher: at-least-once delivery of recorded events to hub subscribers.
+ *
+ * Cart writes record their events in the store in the same atomic write (the outbox); requests
+ * never wait for delivery. This loop (1) routes new outbox events to the subscriptions whose
+ * query they match, as one delivery per subscriber, (2) POSTs due deliveries to the callback URL
+ * exactly, oldest first per (subscriber, cart) so each subscriber sees a cart's events in order,
+ * (3) treats any 2xx as delivered, retries anything else with exponential backoff and jitter,
+ * and dead-letters a delivery after the last attempt. Everything pending lives in the store, so
+ * a restart resumes where the last process stopped.
+ */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { EventSubscription } from '../api-types.js';
+import type { Delivery, Store } from '../store/store.js';
+import {
+  parseSubscriptionQuery,
+  shapeForSubscription,
+  type SubscriptionQuery,
+} from './subscription-query.js';
+
+export interface DispatcherOptions {
+  store: Store;
+  now: () => Date;
+  maxAttempts: number;
+  timeoutMs: number;
+  /** Refuse callbacks resolving to private, loopback or link-local addresses. */
+  denyPrivate: boolean;
+  /** First retry delay; doubles per attempt up to maxBackoffMs. */
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** How often to look for work when nothing nudged the loop. */
+  pollMs?: number;
+  /** Largest callback answer read before the connection is dropped. */
+  maxResponseBytes?: number;
+  random?: () => number;
+  onDelivered?: (d: Delivery) => void;
+  onRetry?: (d: Delivery, error: string) => void;
+  onDeadLetter?: (d: Delivery, error: string) => void;
+  onError?: (err: unknown) => void;
+}
+
+export interface Dispatcher {
+  /** Something was written: look for work now rather than at the next poll. */
+  nudge(): void;
+  start(): void;
+  /** Stops picking up work and waits (up to graceMs) for deliveries in flight. */
+  stop(graceMs: number): Promise<void>;
+  /** Runs one routing and delivery round and waits for it (tests, shutdown). */
+  runOnce(): Promise<void>;
+  inFlight(): number;
+}
+
+const privateV4 = [
+  [0x0a000000, 8], // 10/8
+  [0xac100000, 12], // 172.16/12
+  [0xc0a80000, 16], // 192.168/16
+  [0x7f000000, 8], // 127/8
+  [0xa9fe0000, 16], // 169.254/16 link-local
+  [0x64400000, 10], // 100.64/10 carrier-grade NAT
+  [0x00000000, 8],
+] as const;
+
+export function isPrivateAddress(address: string): boolean {
+  if (isIP(address) === 4) {
+    const n = address.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
+    return privateV4.some(([net, bits]) => n >>> (32 - bits) === net >>> (32 - bits));
+  }
+  const a = address.toLowerCase();
+  if (a.startsWith('::ffff:')) return isPrivateAddress(a.slice(7));
+  return (
+    a === '::1' ||
+    a === '::' ||
+    a.startsWith('fc') ||
+    a.startsWith('fd') ||
+    a.startsWith('fe8') ||
+    a.startsWith('fe9') ||
+    a.startsWith('fea') ||
+    a.startsWith('feb')
+  );
+}
+
+async function assertPublicHost(url: URL): Promise<void> {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
+  if (addresses.some(isPrivateAddress))
+    throw new Error(`callback host ${host} resolves to a private address`);
+}
+
+/** Reads at most `max` bytes of a body and drops the rest. */
+async function drain(res: Response, max: number): Promise<void> {
+  if (!res.body) return;
+  const reader = res.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+  let read = 0;
+  for (;;) {
+    const chunk = await reader.read();
+    if (chunk.done) return;
+    read += chunk.value.byteLength;
+    if (read > max) {
+      await reader.cancel();
+      return;
+    }
+  }
+}
+
+export function createDispatcher(options: DispatcherOptions): Dispatcher {
+  const { store } = options;
+  const pollMs = options.pollMs ?? 500;
+  const base = options.baseBackoffMs ?? 1000;
+  const cap = options.maxBackoffMs ?? 5 * 60_000;
+  const maxBytes = options.maxResponseBytes ?? 64 * 1024;
+  const random = options.random ?? Math.random;
+  const report = options.onError ?? (() => undefined);
+
+  const inFlight = new Map<string, Promise<void>>();
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let round: Promise<void> | undefined;
+  let again = false;
+  const parsed = new Map<string, SubscriptionQuery>();
+
+  const queryOf = (sub: EventSubscription): SubscriptionQuery => {
+    const q = sub.query ?? '';
+    let p = parsed.get(q);
+    if (!p) {
+      p = parseSubscriptionQuery(q);
+      parsed.set(q, p);
+    }
+    return p;
+  };
+
+  const backoff = (attempts: number): number => {
+    const exp = Math.min(cap, base * 2 ** (attempts - 1));
+    return Math.round(exp / 2 + (random() * exp) / 2); // "equal jitter"
+  };
+
+  const send = async (d: Delivery, callback: string): Promise<void> => {
+    let error: string | undefined;
+    try {
+      const url = new URL(callback);
+      if (options.denyPrivate) await assertPublicHost(url);
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(d.body),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      await drain(res, maxBytes);
+      if (res.status < 200 || res.status > 299) error = `callback answered ${res.status}`;
+    } catch (e) {
+      error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    }
+    const attempts = d.attempts + 1;
+    if (error === undefined) {
+      await store.completeDelivery(d.eventId, d.subscriptionId);
+      options.onDelivered?.(d);
+    } else if (attempts >= options.maxAttempts) {
+      await store.deadLetter(d.eventId, d.subscriptionId, attempts, error, options.now().toISOString());
+      options.onDeadLetter?.(d, error);
+    } else {
+      await store.retryDelivery(
+        d.eventId,
+        d.subscriptionId,
+        attempts,
+        options.now().getTime() + backoff(attempts),
+      );
+      options.onRetry?.(d, error);
+    }
+  };
+
+  const doRound = async (): Promise<void> => {
+    const subs = await store.listSubscriptions();
+    const byId = new Map(subs.map((s) => [s.id, s]));
+    await store.routeOutbox((event) => {
+      const targets: { subscriptionId: string; body: Record<string, unknown> }[] = [];
+      for (const sub of subs) {
+        const body = shapeForSubscription(queryOf(sub), event.eventType, event.body);
+        if (body) targets.push({ subscriptionId: sub.id, body });
+      }
+      return targets;
+    }, 500);
+    const due = await store.dueDeliveries(options.now().getTime(), 200);
+    for (const d of due) {
+      const key = `${d.subscriptionId}\u0000${d.cartId}`;
+      if (inFlight.has(key)) continue; // the previous event of this cart is still on its way
+      const sub = byId.get(d.subscriptionId);
+      if (!sub) {
+        await store.completeDelivery(d.eventId, d.subscriptionId); // unsubscribed meanwhile
+        continue;
+      }
+      const p = send(d, sub.callback)
+        .catch(report)
+        .finally(() => {
+          inFlight.delete(key);
+          if (running) schedule(0); // the next event of this cart may be due now
+        });
+      inFlight.set(key, p);
+    }
+  };
+
+  const runRound = (): Promise<void> => {
+    if (round) {
+      again = true;
+      return round;
+    }
+    round = doRound()
+      .catch(report)
+      .finally(() => {
+        round = undefined;
+        if (again && running) {
+          again = false;
+          schedule(0);
+        }
+      });
+    return round;
+  };
+
+  function schedule(ms: number): void {
+    if (!running) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      void runRound().finally(() => {
+        if (running && !timer) schedule(pollMs);
+      });
+    }, ms);
+    timer.unref();
+  }
+
+  return {
+    nudge: () => {
+      if (running) schedule(0);
+    },
+    start: () => {
+      running = true;
+      schedule(0);
+    },
+    stop: async (graceMs) => {
+      running = false;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      const all = Promise.all([round, ...inFlight.values()]).then(() => undefined);
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([all, new Promise<void>((r) => (t = setTimeout(r, graceMs)))]);
+      if (t) clearTimeout(t);
+    },
+    runOnce: async () => {
+      await runRound();
+      await Promise.all(inFlight.values());
+    },
+    inFlight: () => inFlight.size,
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The one place where errors become HTTP: an exhaustive map from error code to status, and the
+ * TMF Error body (`code` and `status` as strings, no stack traces).
+ */
+import type { ErrorRequestHandler, Response } from 'express';
+import type { TmfError } from '../api-types.js';
+import { AppError, type ErrorCode } from '../errors.js';
+
+export const statusOf: Record<ErrorCode, number> = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  VERSION_CONFLICT: 409,
+  PRECONDITION_FAILED: 412,
+  PAYLOAD_TOO_LARGE: 413,
+  URI_TOO_LONG: 414,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  TOO_MANY_REQUESTS: 429,
+  STORE_UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+const codeOfStatus = new Map<number, ErrorCode>(
+  (Object.entries(statusOf) as [ErrorCode, number][])
+    .filter(([c]) => c !== 'VERSION_CONFLICT')
+    .map(([c, s]) => [s, c]),
+);
+
+export const jsonType = 'application/json;charset=utf-8';
+
+export function sendError(res: Response, error: AppError): void {
+  const status = statusOf[error.code];
+  const body: TmfError = {
+    '@type': 'Error',
+    code: error.code,
+    reason: error.reason,
+    message: error.message,
+    status: String(status),
+  };
+  res.status(status).set('Content-Type', jsonType).json(body);
+}
+
+interface HttpishError {
+  status?: unknown;
+  statusCode?: unknown;
+  type?: unknown;
+  message?: unknown;
+  errors?: { path?: string; message?: string }[];
+}
+
+/** Turns anything thrown into an AppError: ours as they are, body-parser's and the validator's by status. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = (err ?? {}) as HttpishError;
+  if (e.type === 'entity.parse.failed')
+    return new AppError('BAD_REQUEST', 'Malformed JSON', 'The request body is not valid JSON');
+  if (e.type === 'entity.too.large')
+    return new AppError('PAYLOAD_TOO_LARGE', 'Payload too large', 'The request body is over the size limit');
+  const status =
+    typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : 500;
+  const code = codeOfStatus.get(status);
+  if (code === undefined || code === 'INTERNAL' || status >= 500) {
+    return new AppError('INTERNAL', 'Internal error', 'The server could not handle the request');
+  }
+  const details = (e.errors ?? [])
+    .map((d) =>
+      `${(d.path ?? '').replace(/^\/body\/?/, '').replaceAll('/', '.') || 'body'} ${d.message ?? ''}`.trim(),
+    )
+    .join('; ');
+  const reasons: Partial<Record<ErrorCode, string>> = {
+    BAD_REQUEST: 'Invalid request',
+    NOT_FOUND: 'Not found',
+    METHOD_NOT_ALLOWED: 'Method not allowed',
+    UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
+  };
+  const message = details || (typeof e.message === 'string' ? e.message : 'Invalid request');
+  return new AppError(code, reasons[code] ?? 'Error', message);
+}
+
+export function errorHandler(log: (err: unknown) => void): ErrorRequestHandler {
+  return (err: unknown, _req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const appError = toAppError(err);
+    if (appError.code === 'INTERNAL') log(err);
+    sendError(res, appError);
+  };
+}

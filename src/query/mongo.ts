@@ -1,0 +1,568 @@
+/**
+ * Compiles the TMF630 AST to MongoDB over the document layout of src/store/mongo-store.ts, keeping
+ * exactly what evaluate.ts keeps and ordering as it orders. What MongoDB cannot do exactly is
+ * left to the caller as `residual` conditions (or an undefined sort), which the store evaluates
+ * with the reference evaluator itself: a slower path, never a different answer.
+ *
+ * The layout (the store writes it, this module reads it):
+ * - `doc` is the TMF document with every key escaped by escapeKey (`.`, `$`, `%`, `|` and NUL as
+ *   `%XX`, the empty key as `%`) and every array that sits directly inside an array wrapped as
+ *   `{'%[': [...]}` (FerretDB stores no nested arrays). An escaped user key never contains a raw
+ *   `$`, `.` or a lone `%`, so neither the store nor a query can be steered into an operator or a
+ *   wrapper: a path segment is escaped the same way and compared as a plain field name.
+ * - `_m.dates` maps a path (escaped segments joined by `|`) to the epoch ms of every candidate at
+ *   that path that is a date-time string (dates.ts), collected with the evaluator's walk
+ *   (valuesAt); a path with no such candidate has no key. Date conditions compare these numbers.
+ *
+ * Why MongoDB's own semantics fit the evaluator (checked op by op, and by the shared filter table
+ * in test/store/filter-cases.ts on FerretDB):
+ * - A dotted path reads members of objects and takes the elements of arrays, one level, as
+ *   valuesAt does; wrapped inner arrays are objects without the member, so they are never
+ *   descended into and never equal a scalar. A numeric segment would be an array index to
+ *   MongoDB and a key to the evaluator, so such a condition is residual.
+ * - Comparisons are type-bracketed: `{$gt: 5}` only meets numbers, `{$gt: 'a'}` only strings,
+ *   compared by UTF-8 bytes, which is code point order (compareCodePoints). A 'string' condition
+ *   also meets number candidates when its value is a plain decimal literal, and booleans for
+ *   `true`/`false`: those operands are added. Objects and arrays never equal a scalar operand.
+ * - `ne` is NOT(eq) as `$nor: [eq]` (no candidate equals; a missing attribute satisfies it);
+ *   `$ne`/`$nin` are not used because FerretDB 1.24 gets them wrong on arrays of documents.
+ * - Query values are only ever operands (`$in`, `$gt`, ... arrays or scalars): nothing a client
+ *   sends becomes an operator or a field name that is not escaped.
+ * - `regex` is a JavaScript RegExp without flags; it is translated into the common subset of Go
+ *   RE2 (FerretDB) and PCRE (MongoDB) with the same meaning (translateRegex). Constructs that can
+ *   match half of a surrogate pair in JavaScript (`.`, negated classes, `\D\W\S`, ranges over
+ *   surrogates) have no equivalent in a UTF-8 engine, so such patterns are residual, except a
+ *   leading or trailing `.*`, which never changes whether a search finds a match.
+ *
+ * Sorting in the database is exact only where every document has at most one candidate of a
+ * declared scalar type (no array on the path); otherwise compileSort answers undefined and the
+ * store sorts with compareForSort. Projection keeps whole top-level members in the database and
+ * leaves the rest to projectFields.
+ *
+ * This module never imports the driver: filters are plain objects.
+ */
+import type { Condition, Filter, FilterValue, SortKey } from './ast.js';
+import { parseDateTime } from './dates.js';
+import { parseNumberLiteral } from './parse.js';
+import { describePath } from './schema-types.js';
+
+export type MongoFilter = Record<string, unknown>;
+export type MongoSort = Record<string, 1 | -1>;
+export type MongoProjection = Record<string, 1>;
+
+type JsonObject = Record<string, unknown>;
+
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+// --- keys and values as stored ---
+
+/** The key under which an array nested directly in an array is stored. */
+export const nestedArrayKey = '%[';
+
+const escapable = /[%.$|\u0000]/g;
+
+/** A document key as stored: never an operator, never a dotted path, never empty. */
+export function escapeKey(key: string): string {
+  if (key === '') return '%';
+  return key.replace(escapable, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+}
+
+export function unescapeKey(key: string): string {
+  if (key === '%') return '';
+  return key.includes('%')
+    ? key.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    : key;
+}
+
+const encode = (value: unknown, inArray: boolean): unknown => {
+  if (Array.isArray(value)) {
+    // JSON semantics, as the SQLite store has them: undefined and non-finite elements become null.
+    const items = (value as unknown[]).map((v) => (v === undefined ? null : encode(v, true)));
+    return inArray ? { [nestedArrayKey]: items } : items;
+  }
+  if (isObject(value)) {
+    const out: JsonObject = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (v !== undefined) out[escapeKey(k)] = encode(v, false);
+    }
+    return out;
+  }
+  if (typeof value === 'number' && !Number.isFinite(value)) return null;
+  return value;
+};
+
+const decode = (value: unknown): unknown => {
+  if (Array.isArray(value)) return (value as unknown[]).map(decode);
+  if (isObject(value)) {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && keys[0] === nestedArrayKey && Array.isArray(value[nestedArrayKey])) {
+      return decode(value[nestedArrayKey]);
+    }
+    const out: JsonObject = {};
+    for (const k of keys) out[unescapeKey(k)] = decode(value[k]);
+    return out;
+  }
+  return value;
+};
+
+/** A JSON object as stored (see the module comment). */
+export function encodeDocument(doc: object): JsonObject {
+  return encode(doc, false) as JsonObject;
+}
+
+/** The JSON object a stored one encodes. */
+export function decodeDocument(stored: unknown): JsonObject {
+  return isObject(stored) ? (decode(stored) as JsonObject) : {};
+}
+
+const dateKey = (path: readonly string[]): string => path.map(escapeKey).join('|');
+
+/**
+ * `_m.dates` of a document: for every path, the epoch ms of its date-time string candidates in
+ * document order, walked exactly as valuesAt walks (one level of array, objects only).
+ */
+export function dateShadow(doc: object): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  const visit = (object: JsonObject, prefix: string): void => {
+    for (const [k, member] of Object.entries(object)) {
+      const key = prefix === '' ? escapeKey(k) : `${prefix}|${escapeKey(k)}`;
+      const candidates: unknown[] = Array.isArray(member) ? (member as unknown[]) : [member];
+      for (const candidate of candidates) {
+        if (typeof candidate === 'string') {
+          const ms = parseDateTime(candidate);
+          if (ms !== undefined) (out[key] ??= []).push(ms);
+        } else if (isObject(candidate)) {
+          visit(candidate, key);
+        }
+      }
+    }
+  };
+  visit(doc as JsonObject, '');
+  return out;
+}
+
+// --- filters ---
+
+/** What compileFilter gives: `filter` holds for exactly the documents that pass every compiled
+ *  condition; `residual` are the conditions the caller must still apply with matchesFilter. */
+export interface FilterPlan {
+  filter: MongoFilter;
+  residual: Condition[];
+}
+
+const numericSegment = /^\d+$/;
+
+/** The stored field of an attribute path, or undefined when MongoDB would read it differently. */
+const fieldOf = (path: readonly string[]): string | undefined => {
+  if (path.length === 1 && path[0] === 'id') return '_id';
+  if (path.some((s) => numericSegment.test(s))) return undefined;
+  return 'doc.' + path.map(escapeKey).join('.');
+};
+
+type ScalarOperand = string | number | boolean;
+
+/** The operands one value compares equal/ordered with, per candidate type (see the module comment). */
+const operands = (value: FilterValue, ordered: boolean): ScalarOperand[] => {
+  switch (value.kind) {
+    case 'number':
+    case 'boolean':
+      return [value.value];
+    case 'date':
+      return [value.epochMs];
+    case 'regex':
+      return [];
+    case 'string': {
+      const out: ScalarOperand[] = [value.value];
+      const n = parseNumberLiteral(value.value);
+      if (n !== undefined) out.push(n);
+      if (!ordered && (value.value === 'true' || value.value === 'false')) out.push(value.value === 'true');
+      return out;
+    }
+  }
+};
+
+const anyOf = (parts: MongoFilter[]): MongoFilter =>
+  parts.length === 1 && parts[0] ? parts[0] : { $or: parts };
+const allOf = (parts: MongoFilter[]): MongoFilter =>
+  parts.length === 0 ? {} : parts.length === 1 && parts[0] ? parts[0] : { $and: parts };
+
+/** A filter no document passes (MongoDB refuses an empty $or). */
+const never: MongoFilter = { _id: { $in: [] } };
+
+const uniqueOperands = (list: ScalarOperand[]): ScalarOperand[] => {
+  const seen = new Set<string>();
+  return list.filter((v) => {
+    const key = `${typeof v}:${String(v)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+};
+
+/** One condition as a MongoDB filter, or undefined when it must be evaluated by the caller. */
+export function compileCondition(condition: Condition): MongoFilter | undefined {
+  const { op, values } = condition;
+  const field = condition.kind === 'date' ? `_m.dates.${dateKey(condition.path)}` : fieldOf(condition.path);
+  if (field === undefined) return undefined;
+  switch (op) {
+    case 'eq':
+    case 'ne': {
+      const list = uniqueOperands(values.flatMap((v) => operands(v, false)));
+      const eq: MongoFilter = list.length === 0 ? never : { [field]: { $in: list } };
+      return op === 'eq' ? eq : { $nor: [eq] };
+    }
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte': {
+      const parts = values
+        .flatMap((v) => operands(v, true))
+        .map((o): MongoFilter => ({ [field]: { [`$${op}`]: o } }));
+      return parts.length === 0 ? never : anyOf(parts);
+    }
+    case 'regex': {
+      const parts: MongoFilter[] = [];
+      for (const v of values) {
+        if (v.kind !== 'regex') continue;
+        const source = translateRegex(v.value);
+        if (source === undefined) return undefined;
+        parts.push({ [field]: { $regex: source } });
+      }
+      return parts.length === 0 ? never : anyOf(parts);
+    }
+  }
+}
+
+/** The filter's conditions as one MongoDB filter on `doc.` paths, plus what is left over. */
+export function compileFilter(filter: Filter): FilterPlan {
+  const parts: MongoFilter[] = [];
+  const residual: Condition[] = [];
+  for (const condition of filter.conditions) {
+    const compiled = compileCondition(condition);
+    if (compiled === undefined) residual.push(condition);
+    else parts.push(compiled);
+  }
+  return { filter: allOf(parts), residual };
+}
+
+// --- sorting and projection ---
+
+/**
+ * The sort in the database, `_id` ascending last, or undefined when one key needs the evaluator's
+ * "first candidate" rule (a path through an array or undeclared attributes, or a non-scalar).
+ */
+export function compileSort(sort: readonly SortKey[]): MongoSort | undefined {
+  const out: MongoSort = {};
+  for (const key of sort) {
+    let field: string;
+    if (key.path.length === 1 && key.path[0] === 'id') field = '_id';
+    else {
+      const info = describePath(key.path);
+      const scalar = info.leaf === 'string' || info.leaf === 'number' || info.leaf === 'date';
+      if (info.known !== key.path.length || info.arrays.some((a) => a !== false) || !scalar) return undefined;
+      field =
+        info.leaf === 'date' ? `_m.dates.${dateKey(key.path)}` : `doc.${key.path.map(escapeKey).join('.')}`;
+    }
+    // A repeated key never decides anything the first occurrence did not.
+    if (!(field in out)) out[field] = key.descending ? -1 : 1;
+  }
+  if (!('_id' in out)) out._id = 1;
+  return out;
+}
+
+/** The stored top-level members that hold `paths` (id always), for evaluating in the application. */
+export function topLevelProjection(paths: readonly (readonly string[])[]): MongoProjection {
+  const out: MongoProjection = { 'doc.id': 1 };
+  for (const path of paths) {
+    const first = path[0];
+    if (first !== undefined) out[`doc.${escapeKey(first)}`] = 1;
+  }
+  return out;
+}
+
+/**
+ * What to read for a `fields=` list: whole top-level members (id and href always), narrowed
+ * further by projectFields; undefined reads the whole document.
+ */
+export function compileProjection(
+  fields: readonly (readonly string[])[] | undefined,
+): MongoProjection | undefined {
+  if (fields === undefined) return undefined;
+  return topLevelProjection([['id'], ['href'], ...fields]);
+}
+
+// --- regular expressions ---
+
+/** JavaScript's \s (WhiteSpace and LineTerminator), as class items in RE2/PCRE syntax. */
+const jsSpaceItems =
+  '\\x{9}-\\x{D}\\x{20}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}';
+
+const hex = (code: number): string => `\\x{${code.toString(16).toUpperCase()}}`;
+const literal = (code: number): string =>
+  /^[A-Za-z0-9]$/.test(String.fromCharCode(code)) ? String.fromCharCode(code) : hex(code);
+const isSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdfff;
+
+/** Thrown inside the translator when a construct has no exact equivalent; never escapes it. */
+class Untranslatable extends Error {}
+
+interface Piece {
+  text: string;
+  /** Can match (part of) a surrogate pair in JavaScript. */
+  unitSensitive: boolean;
+  /** The atom is `.`. */
+  dot: boolean;
+  /** `.*` or `.*?`: removable at either end of a top-level alternative. */
+  dotStar: boolean;
+  /** An assertion (`^`, `$`, `\b`, `\B`): takes no quantifier. */
+  assertion: boolean;
+}
+
+/**
+ * Translates a JavaScript RegExp source (no flags; already accepted by safe-regex.ts) into the
+ * syntax that Go RE2 and PCRE read with the same meaning, or undefined when no exact translation
+ * exists (the condition is then evaluated in the application).
+ */
+export function translateRegex(source: string): string | undefined {
+  try {
+    return translate(source);
+  } catch (e) {
+    if (e instanceof Untranslatable) return undefined;
+    throw e;
+  }
+}
+
+function translate(source: string): string {
+  let i = 0;
+  const peek = (offset = 0): string | undefined => source[i + offset];
+  const code = (): number => {
+    const c = source.charCodeAt(i);
+    if (Number.isNaN(c)) throw new Untranslatable('unexpected end');
+    return c;
+  };
+  const fail = (why: string): never => {
+    throw new Untranslatable(why);
+  };
+
+  /** An escape after `\` (i at the character after the backslash), as one code or a class text. */
+  const escape = (
+    inClass: boolean,
+  ): { code: number } | { cls: string; unitSensitive: boolean } | { assertion: string } => {
+    const c = peek();
+    if (c === undefined) return fail('lone backslash');
+    i += 1;
+    switch (c) {
+      case 'd':
+        return { cls: '0-9', unitSensitive: false };
+      case 'w':
+        return { cls: 'A-Za-z0-9_', unitSensitive: false };
+      case 's':
+        return { cls: jsSpaceItems, unitSensitive: false };
+      case 'D':
+      case 'W':
+      case 'S':
+        return fail('negated class escape');
+      case 'b':
+        return inClass ? { code: 8 } : { assertion: '\\b' };
+      case 'B':
+        return inClass ? { code: 0x42 } : { assertion: '\\B' };
+      case 'n':
+        return { code: 10 };
+      case 'r':
+        return { code: 13 };
+      case 't':
+        return { code: 9 };
+      case 'f':
+        return { code: 12 };
+      case 'v':
+        return { code: 11 };
+      case '0': {
+        // Annex B legacy octal: \0 followed by octal digits reads up to three of them.
+        let digits = '0';
+        while (
+          digits.length < 3 &&
+          /[0-7]/.test(peek() ?? '') &&
+          parseInt(digits + (peek() ?? ''), 8) <= 0o377
+        ) {
+          digits += peek() ?? '';
+          i += 1;
+        }
+        return { code: parseInt(digits, 8) };
+      }
+      case 'x': {
+        const h = source.slice(i, i + 2);
+        if (/^[0-9A-Fa-f]{2}$/.test(h)) {
+          i += 2;
+          return { code: parseInt(h, 16) };
+        }
+        return { code: 0x78 };
+      }
+      case 'u': {
+        const h = source.slice(i, i + 4);
+        if (/^[0-9A-Fa-f]{4}$/.test(h)) {
+          i += 4;
+          const n = parseInt(h, 16);
+          if (isSurrogate(n)) fail('surrogate escape');
+          return { code: n };
+        }
+        return { code: 0x75 };
+      }
+      case 'c': {
+        const letter = peek();
+        if (letter !== undefined && /[A-Za-z]/.test(letter)) {
+          i += 1;
+          return { code: letter.charCodeAt(0) % 32 };
+        }
+        return fail('\\c without a letter');
+      }
+      default:
+        if (/[1-9]/.test(c) || c === 'k') return fail('backreference');
+        return { code: c.charCodeAt(0) };
+    }
+  };
+
+  const charClass = (): Piece => {
+    // i is after '['
+    let negated = false;
+    if (peek() === '^') {
+      negated = true;
+      i += 1;
+    }
+    if (negated) fail('negated class');
+    const items: string[] = [];
+    type Item = { code: number } | { cls: string };
+    const readItem = (): Item => {
+      if (peek() === '\\') {
+        i += 1;
+        const e = escape(true);
+        if ('assertion' in e) return fail('assertion in class');
+        return 'code' in e ? { code: e.code } : { cls: e.cls };
+      }
+      const c = code();
+      i += 1;
+      return { code: c };
+    };
+    while (peek() !== ']') {
+      if (peek() === undefined) fail('unterminated class');
+      const first = readItem();
+      if ('code' in first && isSurrogate(first.code)) fail('surrogate in class');
+      if (peek() === '-' && peek(1) !== ']' && peek(1) !== undefined) {
+        i += 1;
+        const second = readItem();
+        if ('cls' in first || 'cls' in second) {
+          // Annex B: a class escape at either end makes the '-' a literal.
+          fail('class escape in range');
+        } else {
+          if (first.code > second.code) fail('range out of order');
+          if (first.code <= 0xdfff && second.code >= 0xd800) fail('range over surrogates');
+          items.push(`${hex(first.code)}-${hex(second.code)}`);
+        }
+        continue;
+      }
+      items.push('code' in first ? hex(first.code) : first.cls);
+    }
+    i += 1; // ']'
+    // An empty class matches nothing.
+    const text = items.length === 0 ? '[^\\x{0}-\\x{10FFFF}]' : `[${items.join('')}]`;
+    return { text, unitSensitive: false, dot: false, dotStar: false, assertion: false };
+  };
+
+  const boundedQuantifier = /^\{(\d+)(?:,(\d*))?\}/;
+
+  /** Parses alternatives until ')' or the end; top-level ones get the `.*` trimming. */
+  const alternatives = (topLevel: boolean): string => {
+    const alts: Piece[][] = [[]];
+    for (;;) {
+      const c = peek();
+      if (c === undefined || c === ')') break;
+      const current = alts[alts.length - 1] ?? fail('internal');
+      if (c === '|') {
+        i += 1;
+        alts.push([]);
+        continue;
+      }
+      let atom: Piece;
+      if (c === '\\') {
+        i += 1;
+        const e = escape(false);
+        if ('assertion' in e)
+          atom = { text: e.assertion, unitSensitive: false, dot: false, dotStar: false, assertion: true };
+        else if ('code' in e)
+          atom = { text: literal(e.code), unitSensitive: false, dot: false, dotStar: false, assertion: false };
+        else atom = { text: `[${e.cls}]`, unitSensitive: e.unitSensitive, dot: false, dotStar: false, assertion: false };
+      } else if (c === '[') {
+        i += 1;
+        atom = charClass();
+      } else if (c === '(') {
+        i += 1;
+        if (peek() === '?') {
+          if (peek(1) === ':') i += 2;
+          else if (peek(1) === '<' && /[A-Za-z_$]/.test(peek(2) ?? '')) {
+            const close = source.indexOf('>', i);
+            if (close < 0) fail('unterminated group name');
+            i = close + 1;
+          } else fail('unsupported group');
+        }
+        const inner = alternatives(false);
+        if (peek() !== ')') fail('unbalanced parenthesis');
+        i += 1;
+        atom = { text: `(?:${inner})`, unitSensitive: false, dot: false, dotStar: false, assertion: false };
+        // A group's own pieces were checked when it was parsed (they fail there if sensitive).
+      } else if (c === '.') {
+        i += 1;
+        atom = { text: '[^\\n\\r\\x{2028}\\x{2029}]', unitSensitive: true, dot: true, dotStar: false, assertion: false };
+      } else if (c === '^') {
+        i += 1;
+        atom = { text: '^', unitSensitive: false, dot: false, dotStar: false, assertion: true };
+      } else if (c === '$') {
+        i += 1;
+        // JavaScript's $ (no m flag) is the end of the input; PCRE's also matches before a final \n.
+        atom = { text: '\\z', unitSensitive: false, dot: false, dotStar: false, assertion: true };
+      } else if (c === '*' || c === '+' || c === '?') {
+        return fail('nothing to repeat');
+      } else {
+        const n = code();
+        if (isSurrogate(n)) fail('astral character in pattern');
+        i += 1;
+        atom = { text: literal(n), unitSensitive: false, dot: false, dotStar: false, assertion: false };
+      }
+      // A quantifier, if any.
+      const q = peek();
+      let quantifier = '';
+      if (q === '*' || q === '+' || q === '?') {
+        quantifier = q;
+        i += 1;
+      } else if (q === '{') {
+        const m = boundedQuantifier.exec(source.slice(i));
+        if (m) {
+          quantifier = m[0];
+          i += m[0].length;
+        }
+      }
+      if (quantifier !== '') {
+        if (atom.assertion) fail('quantified assertion');
+        if (peek() === '?') {
+          quantifier += '?';
+          i += 1;
+        }
+      }
+      const dotStar =
+        atom.unitSensitive && atom.text.startsWith('[^\\n') && (quantifier === '*' || quantifier === '*?');
+      current.push({ ...atom, text: atom.text + quantifier, dotStar });
+    }
+    const out = alts.map((pieces) => {
+      let list = pieces;
+      if (topLevel) {
+        // A search for `.*X` or `X.*` finds a match exactly when a search for X does.
+        while (list[0]?.dotStar === true) list = list.slice(1);
+        while (list[list.length - 1]?.dotStar === true) list = list.slice(0, -1);
+      }
+      if (list.some((p) => p.unitSensitive)) fail('matches part of a surrogate pair in JavaScript');
+      return list.map((p) => p.text).join('');
+    });
+    return out.join('|');
+  };
+
+  const result = alternatives(true);
+  if (i < source.length) fail('unbalanced parenthesis');
+  return result;
+}

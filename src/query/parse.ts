@@ -1,0 +1,349 @@
+/**
+ * TMF630 list query parser: the raw query string (the text after `?`, still percent-encoded) to a
+ * ListQuery. It takes the raw text because the symbol operators (`a>=1`, `a%3E=1`) cannot be told
+ * apart once a framework has split the string on `=`.
+ *
+ * - Pairs are separated by `&`. A pair is `path<op>value`; `<op>` is `=` (eq), `!=`, `>`, `>=`,
+ *   `<`, `<=`, or any of these percent-encoded (`%3E=`, `%3E%3D`, `%21=`). After `=`, a literal
+ *   `=`, `<` or `>` is refused as a malformed operator (`a=>1`, `a==1`); after the other operators
+ *   any further operator character is (`a>>=1`, `a<>1`); percent-encode or quote such a value.
+ * - The path is dotted (`cartItem.product.name`); a last segment `eq ne gt gte lt lte regex` is the
+ *   operator instead (`quantity.gte=2`), and may not be combined with a symbol (`a.gt>1`). A last
+ *   segment under a declared scalar (`id.foo=1`) is refused as an unknown operator; under an
+ *   unknown attribute it is an attribute name (extensions are allowed).
+ * - Percent-decoding is RFC 3986 (decodeURIComponent): `+` stays a plus, so offsets like
+ *   `+02:00` survive unencoded; a space is `%20`.
+ * - Values: comma-separated values and repeated keys are OR, distinct attributes and distinct
+ *   operators on one attribute are AND. The raw value is split on literal commas before decoding,
+ *   so `%2C` is a comma inside a value; a value in quotes ("..." or '...') keeps its commas; one
+ *   pair of surrounding quotes is stripped. A `regex` value is never split (`{1,3}`).
+ * - Values are literals. Nothing becomes an operator: `id[$ne]=x` filters on an attribute named
+ *   `id[$ne]`, which no cart has.
+ * - The schema kind of the path decides how values parse (schema-types.ts): numbers for
+ *   number/integer, `true`/`false` for booleans (eq and ne only), date-times (dates.ts) for
+ *   date-time attributes; a value that does not parse is a 400. `regex` only on string kinds.
+ * - Reserved keys are never filters: `fields`, `offset`, `limit`, `sort`, and `filter` (JSONPath
+ *   filtering is not supported: 400).
+ * - `offset` defaults to 0, `limit` to maxPageSize; both must be non-negative integers (400
+ *   otherwise). A limit above maxPageSize is capped to it (not an error): the HTTP layer answers
+ *   206 because the page then holds only part of the matches. offset, limit and sort may appear
+ *   once; repeated `fields` merge.
+ * - A raw query longer than 8192 characters is refused with URI_TOO_LONG (414).
+ */
+import { AppError, badRequest } from '../errors.js';
+import type { Condition, Filter, FilterOp, FilterValue, ListQuery, SortKey } from './ast.js';
+import { parseDateTime } from './dates.js';
+import { regexProblem } from './safe-regex.js';
+import { describePath } from './schema-types.js';
+
+export { compileSafeRegex } from './safe-regex.js';
+
+export const maxQueryLength = 8192;
+
+const reservedKeys = new Set(['fields', 'offset', 'limit', 'sort', 'filter']);
+const suffixOps: ReadonlySet<string> = new Set<FilterOp>(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'regex']);
+
+const invalid = (parameter: string, problem: string): AppError =>
+  badRequest('Invalid query parameter', `${parameter}: ${problem}`);
+
+/** One `key<op>value` pair of the query, before the key is split into a path. */
+export interface QueryTerm {
+  /** The decoded key, e.g. `cartItem.quantity.gte`. */
+  key: string;
+  /** The operator given by a symbol (`=` gives eq). */
+  op: FilterOp;
+  /** The value as written: still percent-encoded when `encoded`. */
+  value: string;
+  encoded: boolean;
+}
+
+const decode = (text: string, parameter: string): string => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw invalid(parameter, 'is not valid percent-encoding');
+  }
+};
+
+const encodedSymbols: Record<string, string> = { '%3D': '=', '%3C': '<', '%3E': '>', '%21': '!' };
+
+/** The operator character at `i` (literal or percent-encoded) and its length in the raw text. */
+const symbolAt = (raw: string, i: number): { ch: string; length: number; literal: boolean } | undefined => {
+  const c = raw[i];
+  if (c === '=' || c === '<' || c === '>' || c === '!') return { ch: c, length: 1, literal: true };
+  if (c === '%') {
+    const ch = encodedSymbols[raw.slice(i, i + 3).toUpperCase()];
+    if (ch !== undefined) return { ch, length: 3, literal: false };
+  }
+  return undefined;
+};
+
+/** Splits a raw query string into terms; checks its length (414) and its operators (400). */
+export function splitQuery(rawQuery: string): QueryTerm[] {
+  if (rawQuery.length > maxQueryLength) {
+    throw new AppError(
+      'URI_TOO_LONG',
+      'URI too long',
+      `the query string is longer than ${maxQueryLength} characters`,
+    );
+  }
+  const terms: QueryTerm[] = [];
+  for (const pair of rawQuery.split('&')) {
+    if (pair === '') continue;
+    let i = 0;
+    while (i < pair.length && symbolAt(pair, i) === undefined) i++;
+    const key = decode(pair.slice(0, i), pair);
+    if (key === '') throw invalid(pair, 'the attribute name is empty');
+    const first = symbolAt(pair, i);
+    if (first === undefined) throw invalid(key, 'has no value (expected key=value)');
+    let at = i + first.length;
+    let op: FilterOp;
+    const follower = symbolAt(pair, at);
+    switch (first.ch) {
+      case '=':
+        op = 'eq';
+        if (follower?.literal === true && follower.ch !== '!') {
+          throw invalid(key, `malformed operator "=${follower.ch}"`);
+        }
+        break;
+      case '!':
+        if (follower?.ch !== '=') throw invalid(key, 'malformed operator "!" (use != or .ne)');
+        op = 'ne';
+        at += follower.length;
+        break;
+      default: {
+        const orEqual = follower?.ch === '=';
+        if (orEqual) at += follower.length;
+        op = first.ch === '>' ? (orEqual ? 'gte' : 'gt') : orEqual ? 'lte' : 'lt';
+      }
+    }
+    if (first.ch !== '=') {
+      const extra = symbolAt(pair, at);
+      if (extra !== undefined) throw invalid(key, `malformed operator after "${first.ch}"`);
+    }
+    terms.push({ key, op, value: pair.slice(at), encoded: true });
+  }
+  return terms;
+}
+
+const stripQuotes = (value: string): string => {
+  const q = value[0];
+  return value.length >= 2 && (q === '"' || q === "'") && value.endsWith(q) ? value.slice(1, -1) : value;
+};
+
+/** The OR-ed values of a term: split on commas (quotes keep theirs), decoded, unquoted. */
+const splitValues = (term: QueryTerm): string[] => {
+  const pieces = term.value.split(',').map((p) => (term.encoded ? decode(p, term.key) : p));
+  const values: string[] = [];
+  for (let i = 0; i < pieces.length; i++) {
+    let piece = pieces[i] ?? '';
+    const q = piece[0];
+    if ((q === '"' || q === "'") && !(piece.length >= 2 && piece.endsWith(q))) {
+      const close = pieces.findIndex((p, j) => j > i && p.endsWith(q));
+      if (close > i) {
+        piece = pieces.slice(i, close + 1).join(',');
+        i = close;
+      }
+    }
+    values.push(stripQuotes(piece));
+  }
+  return values;
+};
+
+const wholeValue = (term: QueryTerm): string =>
+  stripQuotes(term.encoded ? decode(term.value, term.key) : term.value);
+
+const splitPath = (text: string, parameter: string): string[] => {
+  const path = text.split('.');
+  if (path.some((s) => s === '')) throw invalid(parameter, 'has an empty path segment');
+  return path;
+};
+
+/** Strict JSON-like number syntax: no hex, no Infinity, no empty string. */
+const numberPattern = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** The number a literal names, or undefined when it is not a plain decimal number. */
+export function parseNumberLiteral(text: string): number | undefined {
+  if (!numberPattern.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+const toValue = (op: FilterOp, kind: Condition['kind'], text: string, parameter: string): FilterValue => {
+  if (op === 'regex') {
+    if (kind !== 'string') throw invalid(parameter, `regex applies only to string attributes, not ${kind}`);
+    const problem = regexProblem(text);
+    if (problem !== undefined) throw invalid(parameter, `the regex ${problem}`);
+    return { kind: 'regex', value: text };
+  }
+  switch (kind) {
+    case 'string':
+      return { kind: 'string', value: text };
+    case 'number': {
+      const n = parseNumberLiteral(text);
+      if (n === undefined) throw invalid(parameter, `"${text}" is not a number`);
+      return { kind: 'number', value: n };
+    }
+    case 'boolean':
+      if (op !== 'eq' && op !== 'ne')
+        throw invalid(parameter, `a boolean compares only with eq and ne, not ${op}`);
+      if (text !== 'true' && text !== 'false') throw invalid(parameter, `"${text}" is not true or false`);
+      return { kind: 'boolean', value: text === 'true' };
+    case 'date': {
+      const epochMs = parseDateTime(text);
+      if (epochMs === undefined) {
+        throw invalid(
+          parameter,
+          `"${text}" is not a date-time (RFC 3339, e.g. 2024-05-01T10:00:00Z, or 2024-05-01)`,
+        );
+      }
+      return { kind: 'date', value: text, epochMs };
+    }
+  }
+};
+
+/**
+ * Builds the filter from terms (reserved keys already removed). `from` is the schema path the
+ * term paths are relative to (e.g. ['cartItem'] for a filter on cart items); the conditions'
+ * paths stay relative.
+ */
+export function buildFilter(terms: readonly QueryTerm[], from: readonly string[] = []): Filter {
+  const byPathAndOp = new Map<string, Condition>();
+  for (const term of terms) {
+    let path = splitPath(term.key, term.key);
+    let op = term.op;
+    const last = path[path.length - 1] ?? '';
+    if (path.length > 1 && suffixOps.has(last)) {
+      if (term.op !== 'eq') throw invalid(term.key, `has two operators (.${last} and a symbol)`);
+      op = last as FilterOp;
+      path = path.slice(0, -1);
+    } else if (path.length > 1) {
+      const parent = describePath(path.slice(0, -1), from);
+      const scalar = parent.leaf !== 'object' && parent.leaf !== 'unknown' && parent.leaf !== 'array';
+      if (parent.known === path.length - 1 && scalar) {
+        throw invalid(term.key, `unknown operator "${last}" (use eq, ne, gt, gte, lt, lte or regex)`);
+      }
+    }
+    const { kind } = describePath(path, from);
+    const texts = op === 'regex' ? [wholeValue(term)] : splitValues(term);
+    const values = texts.map((text) => toValue(op, kind, text, term.key));
+    const mapKey = JSON.stringify([path, op]);
+    const existing = byPathAndOp.get(mapKey);
+    if (existing) existing.values.push(...values);
+    else byPathAndOp.set(mapKey, { path, op, kind, values });
+  }
+  return { conditions: [...byPathAndOp.values()] };
+}
+
+/**
+ * A filter from already-decoded `[key, value]` pairs (hub subscription queries, JSON Patch Query
+ * selections). A key ending in `>`, `<` or `!` (what is left of `a>=1` split at its `=`) is the
+ * gte, lte or ne symbol. `schemaPrefix` ('cartItem.' or ['cartItem']) names where the keys are
+ * relative to, for their schema types; paths in the result stay relative. Reserved keys are not
+ * special here: the caller removes the ones it handles.
+ */
+export function parseFilterPairs(
+  pairs: readonly (readonly [string, string])[],
+  schemaPrefix: string | readonly string[] = [],
+): Filter {
+  const from =
+    typeof schemaPrefix === 'string' ? schemaPrefix.split('.').filter((s) => s !== '') : [...schemaPrefix];
+  const terms = pairs.map(([rawKey, value]): QueryTerm => {
+    const symbol = rawKey.at(-1);
+    const op: FilterOp = symbol === '>' ? 'gte' : symbol === '<' ? 'lte' : symbol === '!' ? 'ne' : 'eq';
+    const key = op === 'eq' ? rawKey : rawKey.slice(0, -1);
+    if (key === '') throw invalid(rawKey, 'the attribute name is empty');
+    return { key, op, value, encoded: false };
+  });
+  return buildFilter(terms, from);
+}
+
+/**
+ * A filter from a raw query string, keeping only the keys that start with `prefix` (which is
+ * stripped, e.g. 'event.shoppingCart.'); the other terms are returned for the caller.
+ */
+export function parseFilterQuery(
+  rawQuery: string,
+  options: { prefix?: string; from?: readonly string[] } = {},
+): { filter: Filter; others: QueryTerm[] } {
+  const prefix = options.prefix ?? '';
+  const mine: QueryTerm[] = [];
+  const others: QueryTerm[] = [];
+  for (const term of splitQuery(rawQuery)) {
+    if (term.key.startsWith(prefix) && term.key.length > prefix.length) {
+      mine.push({ ...term, key: term.key.slice(prefix.length) });
+    } else others.push(term);
+  }
+  return { filter: buildFilter(mine, options.from), others };
+}
+
+const parseCount = (term: QueryTerm): number => {
+  const text = wholeValue(term);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw invalid(term.key, `"${text}" is not a non-negative integer`);
+  }
+  return Number(text);
+};
+
+const parseList = (term: QueryTerm): string[] =>
+  decode(term.value, term.key)
+    .split(',')
+    .map((item) => item.trim());
+
+/** Parses a list request's raw query string. */
+export function parseListQuery(rawQuery: string, options: { maxPageSize: number }): ListQuery {
+  const filterTerms: QueryTerm[] = [];
+  let fields: string[][] | undefined;
+  let sort: SortKey[] | undefined;
+  let offset: number | undefined;
+  let limit: number | undefined;
+  for (const term of splitQuery(rawQuery)) {
+    const bare = term.key.replace(/\.(?:eq|ne|gt|gte|lt|lte|regex)$/, '');
+    if (!reservedKeys.has(bare)) {
+      filterTerms.push(term);
+      continue;
+    }
+    if (term.op !== 'eq' || bare !== term.key) {
+      throw invalid(term.key, `${bare} is a reserved parameter and takes "=" only`);
+    }
+    switch (term.key) {
+      case 'filter':
+        throw invalid('filter', 'JSONPath filtering is not supported; use attribute=value filters (TMF630)');
+      case 'offset':
+        if (offset !== undefined) throw invalid('offset', 'is given more than once');
+        offset = parseCount(term);
+        break;
+      case 'limit':
+        if (limit !== undefined) throw invalid('limit', 'is given more than once');
+        limit = parseCount(term);
+        break;
+      case 'fields': {
+        const list = parseList(term);
+        fields ??= [];
+        for (const item of list) {
+          if (item === '') throw invalid('fields', 'has an empty attribute name');
+          if (item === 'none') continue;
+          const path = splitPath(item, 'fields');
+          if (!fields.some((f) => f.join('.') === path.join('.'))) fields.push(path);
+        }
+        break;
+      }
+      case 'sort':
+        if (sort !== undefined) throw invalid('sort', 'is given more than once');
+        sort = parseList(term).map((item): SortKey => {
+          const descending = item.startsWith('-');
+          const name = descending || item.startsWith('+') ? item.slice(1) : item;
+          if (name === '') throw invalid('sort', 'has an empty attribute name');
+          return { path: splitPath(name, 'sort'), descending };
+        });
+        break;
+    }
+  }
+  return {
+    filter: buildFilter(filterTerms),
+    fields,
+    sort: sort ?? [],
+    offset: offset ?? 0,
+    limit: Math.min(limit ?? options.maxPageSize, options.maxPageSize),
+  };
+}

@@ -1,0 +1,281 @@
+/**
+ * Compiles the TMF630 AST to SQLite over src/store/sqlite-schema.ts (`carts` aliased `c`,
+ * `cart_keys`), keeping exactly what evaluate.ts keeps and ordering as it orders.
+ *
+ * Safety: values are only ever bound parameters, and so are attribute names, which travel
+ * inside JSON path parameters ('$."cartItem"') or as parameters compared with json_each keys.
+ * The SQL text holds only constant fragments of this module, so it depends on the query's shape,
+ * never on its values (prepared statements can be cached by text).
+ *
+ * How a path is reached:
+ * - `id` is c.id, `href` is json_extract(c.doc, '$.href') (the expression the store indexes),
+ *   `validFor.endDateTime` in date comparisons and in sorting is c.expires_at (epoch ms the store
+ *   computes on write), and eq/ne on the keyed paths (relatedParty.id,
+ *   cartItem.productOffering.id) go through the cart_keys index.
+ * - Declared segments: consecutive non-array segments fold into one JSON path; a segment the
+ *   schema declares an array becomes a json_each over it (EXISTS ... for filters). Stored
+ *   documents are validated against the schema, so declared types are trusted here.
+ * - Undeclared (extension) segments may or may not be arrays, in any document: each becomes a
+ *   json_each over the members of the current object, keeping the member whose key equals the
+ *   segment (a parameter), then a json_each over its elements when it is an array (or once over
+ *   the member itself when it is not). This gives exactly the evaluator's candidates, for any
+ *   key, at the price of reading every member of the object.
+ * - Candidates carry their JSON type (json_each.type, json_type()) where the comparison needs it
+ *   (booleans, and the type-directed 'string' comparisons of undeclared attributes).
+ * - Date-times outside validFor.endDateTime: a candidate counts only when the regex function
+ *   accepts it with the grammar of dates.ts, then round(unixepoch(x, 'subsec') * 1000) is its
+ *   epoch ms, which equals parseDateTime(x) on that grammar.
+ */
+import type { Condition, Filter, FilterOp, FilterValue, SortKey } from './ast.js';
+import { dateTimeSource } from './dates.js';
+import { parseNumberLiteral } from './parse.js';
+import { compileSafeRegex } from './safe-regex.js';
+import { describePath, type PathInfo } from './schema-types.js';
+
+/** A fragment of SQL with its positional parameters, in text order. */
+export interface SqlFragment {
+  sql: string;
+  params: unknown[];
+}
+
+/** The SQL function the store registers for `regex` (and the date-time check). */
+export const regexFunctionName = 'tmf_regex';
+
+/**
+ * The implementation of tmf_regex(pattern, value): 1 when `value` is a string the pattern finds a
+ * match in. Register with `db.function(regexFunctionName, { deterministic: true }, sqlRegex)`.
+ * Patterns are checked and cached by compileSafeRegex.
+ */
+export function sqlRegex(pattern: unknown, value: unknown): 0 | 1 {
+  if (typeof pattern !== 'string' || typeof value !== 'string') return 0;
+  return compileSafeRegex(pattern).test(value) ? 1 : 0;
+}
+
+// --- fragment building: constants are text, everything else is a parameter ---
+
+const text = (sql: string): SqlFragment => ({ sql, params: [] });
+const param = (value: unknown): SqlFragment => ({ sql: '?', params: [value] });
+
+/** Interpolates fragments only; a value must go through param(). */
+const sql = (strings: TemplateStringsArray, ...parts: SqlFragment[]): SqlFragment => {
+  let out = strings[0] ?? '';
+  const params: unknown[] = [];
+  parts.forEach((part, i) => {
+    out += part.sql + (strings[i + 1] ?? '');
+    params.push(...part.params);
+  });
+  return { sql: out, params };
+};
+
+const join = (parts: readonly SqlFragment[], separator: string): SqlFragment => ({
+  sql: parts.map((p) => p.sql).join(separator),
+  params: parts.flatMap((p) => p.params),
+});
+
+const list = (values: readonly unknown[]): SqlFragment => join(values.map(param), ', ');
+
+/** A JSON path with every key quoted (`$."@type"."x"`); only declared names, which hold no quote. */
+const jsonPath = (segments: readonly string[]): string => '$' + segments.map((s) => `."${s}"`).join('');
+
+const comparators: Record<Exclude<FilterOp, 'regex' | 'ne'>, string> = {
+  eq: '=',
+  gt: '>',
+  gte: '>=',
+  lt: '<',
+  lte: '<=',
+};
+
+const regexCall = (pattern: SqlFragment, value: SqlFragment): SqlFragment =>
+  sql`${text(regexFunctionName)}(${pattern}, ${value})`;
+
+/** Epoch ms of a date-time candidate, NULL when it is not one (see dates.ts). */
+const dateMs = (value: SqlFragment): SqlFragment =>
+  sql`CASE WHEN ${regexCall(param(dateTimeSource), value)} THEN round(unixepoch(${value}, 'subsec') * 1000) END`;
+
+// --- walking a path ---
+
+interface Walk {
+  /** Table-valued sources, in dependency order (empty: the value is an expression on c). */
+  from: SqlFragment[];
+  where: SqlFragment[];
+  /** Document order of the candidates (array indices, outermost first). */
+  order: SqlFragment[];
+  value: SqlFragment;
+  /** The candidate's JSON type ('text', 'integer', 'real', 'true', 'false', 'object', ...). */
+  type: SqlFragment;
+}
+
+const walk = (path: readonly string[], info: PathInfo): Walk => {
+  const from: SqlFragment[] = [];
+  const where: SqlFragment[] = [];
+  const order: SqlFragment[] = [];
+  let base = text('c.doc');
+  let baseType: SqlFragment | undefined;
+  // An array element is read into only when it is an object, as the evaluator does (and a
+  // json_* function never sees a bare string, which it would reject as malformed JSON).
+  const container = (): SqlFragment =>
+    baseType === undefined ? base : sql`CASE WHEN ${baseType} = 'object' THEN ${base} END`;
+  let rel: string[] = [];
+  let n = 0;
+  for (let i = 0; i < info.known; i++) {
+    rel.push(path[i] ?? '');
+    if (info.arrays[i] === true) {
+      n += 1;
+      from.push(sql`json_each(${container()}, ${param(jsonPath(rel))}) AS ${text(`j${n}`)}`);
+      order.push(text(`j${n}.key`));
+      base = text(`j${n}.value`);
+      baseType = text(`j${n}.type`);
+      rel = [];
+    }
+  }
+  if (info.known === path.length) {
+    if (rel.length === 0 && baseType !== undefined)
+      return { from, where, order, value: base, type: baseType };
+    const p = param(jsonPath(rel));
+    const object = container();
+    return {
+      from,
+      where,
+      order,
+      value: sql`json_extract(${object}, ${p})`,
+      type: sql`json_type(${object}, ${p})`,
+    };
+  }
+  // Undeclared segments: the object to read members from, NULL (no rows) when there is none.
+  let members = rel.length > 0 ? sql`${container()}, ${param(jsonPath(rel))}` : container();
+  let value = base;
+  let type = text("'object'");
+  for (const segment of path.slice(info.known)) {
+    n += 1;
+    const m = `m${n}`;
+    const e = `e${n}`;
+    from.push(sql`json_each(${members}) AS ${text(m)}`);
+    where.push(sql`${text(m)}.key = ${param(segment)}`);
+    from.push(text(`json_each(CASE WHEN ${m}.type = 'array' THEN ${m}.value ELSE '[null]' END) AS ${e}`));
+    order.push(text(`${e}.key`));
+    value = text(`CASE WHEN ${m}.type = 'array' THEN ${e}.value ELSE ${m}.value END`);
+    type = text(`CASE WHEN ${m}.type = 'array' THEN ${e}.type ELSE ${m}.type END`);
+    members = sql`CASE WHEN ${type} = 'object' THEN ${value} END`;
+  }
+  return { from, where, order, value, type };
+};
+
+// --- conditions ---
+
+type PositiveOp = Exclude<FilterOp, 'ne'>;
+
+/** Comparison of one candidate with one value, for a declared scalar type (no type check needed). */
+const compareTyped = (op: PositiveOp, leaf: Walk, value: FilterValue): SqlFragment => {
+  if (value.kind === 'regex' || op === 'regex') {
+    return regexCall(param(value.value), leaf.value);
+  }
+  switch (value.kind) {
+    case 'boolean':
+      return sql`${leaf.type} = ${param(value.value ? 'true' : 'false')}`;
+    case 'date':
+      return sql`${dateMs(leaf.value)} ${text(comparators[op])} ${param(value.epochMs)}`;
+    case 'number':
+    case 'string':
+      return sql`${leaf.value} ${text(comparators[op])} ${param(value.value)}`;
+  }
+};
+
+/** Comparison for a 'string' condition on an attribute not declared as string (evaluate.ts). */
+const compareUntyped = (op: PositiveOp, leaf: Walk, value: FilterValue): SqlFragment => {
+  if (op === 'regex') return sql`(${leaf.type} = 'text' AND ${regexCall(param(value.value), leaf.value)})`;
+  const literal = String(value.value);
+  const cmp = text(comparators[op]);
+  const branches = [sql`(${leaf.type} = 'text' AND ${leaf.value} ${cmp} ${param(literal)})`];
+  const n = parseNumberLiteral(literal);
+  if (n !== undefined)
+    branches.push(sql`(${leaf.type} IN ('integer', 'real') AND ${leaf.value} ${cmp} ${param(n)})`);
+  if (op === 'eq' && (literal === 'true' || literal === 'false'))
+    branches.push(sql`${leaf.type} = ${param(literal)}`);
+  return join(branches, ' OR ');
+};
+
+const keyedPaths = new Set(['relatedParty.id', 'cartItem.productOffering.id']);
+
+/**
+ * The condition with `ne` read as eq (the caller negates). NULL counts as false: kept bare here so
+ * that the indexes on c.id, href and expires_at stay usable; the negation wraps it in IFNULL.
+ */
+const compilePositive = (condition: Condition, op: PositiveOp): SqlFragment => {
+  const dotted = condition.path.join('.');
+  const info = describePath(condition.path);
+  let leaf: Walk;
+  if (dotted === 'id') {
+    leaf = { from: [], where: [], order: [], value: text('c.id'), type: text("'text'") };
+  } else if (dotted === 'href') {
+    leaf = {
+      from: [],
+      where: [],
+      order: [],
+      value: text("json_extract(c.doc, '$.href')"),
+      type: text("'text'"),
+    };
+  } else if (dotted === 'validFor.endDateTime' && condition.kind === 'date') {
+    const comparisons = condition.values.map((v) =>
+      v.kind === 'date' && op !== 'regex'
+        ? sql`c.expires_at ${text(comparators[op])} ${param(v.epochMs)}`
+        : text('0'),
+    );
+    return join(comparisons, ' OR ');
+  } else if (keyedPaths.has(dotted) && op === 'eq' && condition.values.every((v) => v.kind === 'string')) {
+    const values = condition.values.map((v) => v.value);
+    return sql`c.id IN (SELECT cart_id FROM cart_keys WHERE kind = ${param(dotted)} AND value IN (${list(values)}))`;
+  } else {
+    leaf = walk(condition.path, info);
+  }
+  const typed = condition.kind !== 'string' || info.leaf === 'string' || dotted === 'id' || dotted === 'href';
+  let test: SqlFragment;
+  if (typed && op === 'eq' && condition.kind !== 'boolean' && condition.kind !== 'date') {
+    test = sql`${leaf.value} IN (${list(condition.values.map((v) => v.value))})`;
+  } else {
+    const each = condition.values.map((v) =>
+      typed ? compareTyped(op, leaf, v) : compareUntyped(op, leaf, v),
+    );
+    test = join(each.length > 1 ? each.map((e) => sql`(${e})`) : each, ' OR ');
+  }
+  if (leaf.from.length === 0) return test;
+  const where = join([...leaf.where, sql`(${test})`], ' AND ');
+  return sql`EXISTS (SELECT 1 FROM ${join(leaf.from, ', ')} WHERE ${where})`;
+};
+
+const compileCondition = (condition: Condition): SqlFragment => {
+  if (condition.op === 'ne') return sql`NOT IFNULL(${compilePositive(condition, 'eq')}, 0)`;
+  return compilePositive(condition, condition.op);
+};
+
+/** The WHERE clause of a filter (`1` when it has no condition), with positional parameters. */
+export function compileWhere(filter: Filter): SqlFragment {
+  if (filter.conditions.length === 0) return text('1');
+  return join(
+    filter.conditions.map((c) => sql`(${compileCondition(c)})`),
+    ' AND ',
+  );
+}
+
+// --- ordering ---
+
+const sortExpression = (path: readonly string[]): SqlFragment => {
+  const dotted = path.join('.');
+  if (dotted === 'id') return text('c.id');
+  if (dotted === 'href') return text("json_extract(c.doc, '$.href')");
+  if (dotted === 'validFor.endDateTime') return text('c.expires_at');
+  const info = describePath(path);
+  const leaf = walk(path, info);
+  const convert = (v: SqlFragment): SqlFragment => (info.kind === 'date' ? dateMs(v) : v);
+  if (leaf.from.length === 0) return convert(leaf.value);
+  const where = join([...leaf.where, sql`${leaf.value} IS NOT NULL`], ' AND ');
+  return sql`(SELECT ${convert(leaf.value)} FROM ${join(leaf.from, ', ')} WHERE ${where} ORDER BY ${join(leaf.order, ', ')} LIMIT 1)`;
+};
+
+/**
+ * The ORDER BY list (without the keywords) for the sort keys, always ending with c.id ascending.
+ * It has parameters too (the JSON paths): bind them after the WHERE parameters, before LIMIT.
+ */
+export function compileOrderBy(sort: readonly SortKey[]): SqlFragment {
+  const keys = sort.map((key) => sql`${sortExpression(key.path)}${text(key.descending ? ' DESC' : '')}`);
+  return join([...keys, text('c.id')], ', ');
+}

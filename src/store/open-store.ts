@@ -1,0 +1,15 @@
+/** Opens the store the configuration names. */
+import type { Config } from '../config.js';
+import { openSqliteStore } from './sqlite-store.js';
+import type { Store } from './store.js';
+
+export async function openStore(config: Config): Promise<Store> {
+  switch (config.store) {
+    case 'sqlite':
+      return openSqliteStore({ path: config.sqlitePath });
+    case 'mongodb': {
+      const { openMongoStore } = await import('./mongo-store.js');
+      return openMongoStore({ uri: config.mongodbUri ?? '', dbName: config.mongodbDb });
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The SQLite layout: one JSON document per cart plus the columns that queries and optimistic
+ * concurrency need. Array attributes that are filtered often (relatedParty.id,
+ * cartItem.productOffering.id) cannot be indexed by an expression index, so each write also
+ * records their values in cart_keys, which the SQL compiler (src/query/sql.ts) uses.
+ */
+import type { ShoppingCart } from '../api-types.js';
+
+export const schemaVersion = 1;
+
+export const schemaSql = `
+CREATE TABLE IF NOT EXISTS carts (
+  id TEXT PRIMARY KEY,
+  doc TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  expires_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS carts_href ON carts (json_extract(doc, '$.href'));
+CREATE INDEX IF NOT EXISTS carts_expires_at ON carts (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS cart_keys (
+  cart_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cart_keys_lookup ON cart_keys (kind, value, cart_id);
+CREATE INDEX IF NOT EXISTS cart_keys_cart ON cart_keys (cart_id);
+`;
+
+/** The attribute paths mirrored into cart_keys; `kind` is the dotted path. */
+export const keyedPaths = ['relatedParty.id', 'cartItem.productOffering.id'] as const;
+export type KeyedPath = (typeof keyedPaths)[number];
+
+/** The cart_keys rows of a document: every distinct string value at each keyed path. */
+export function extractKeys(doc: ShoppingCart): { kind: KeyedPath; value: string }[] {
+  const rows: { kind: KeyedPath; value: string }[] = [];
+  const add = (kind: KeyedPath, values: Iterable<unknown>): void => {
+    for (const value of new Set(values)) if (typeof value === 'string') rows.push({ kind, value });
+  };
+  add(
+    'relatedParty.id',
+    (doc.relatedParty ?? []).map((p) => p.id),
+  );
+  add(
+    'cartItem.productOffering.id',
+    (doc.cartItem ?? []).map((i) => i.productOffering?.id),
+  );
+  return rows;
+}
+
+/** Hub subscriptions and the transactional outbox (see src/events/). */
+export const eventsSchemaSql = `
+CREATE TABLE IF NOT EXISTS subscriptions (
+  id TEXT PRIMARY KEY,
+  callback TEXT NOT NULL,
+  query TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  UNIQUE (callback, query)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL,
+  cart_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL,
+  subscription_id TEXT NOT NULL,
+  cart_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  body TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries (subscription_id, cart_id, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS deliveries_key ON deliveries (event_id, subscription_id);
+CREATE TABLE IF NOT EXISTS dead_letters (
+  event_id TEXT NOT NULL,
+  subscription_id TEXT NOT NULL,
+  cart_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  body TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  dead_at TEXT NOT NULL,
+  PRIMARY KEY (event_id, subscription_id)
+);
+`;

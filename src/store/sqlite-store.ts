@@ -1,0 +1,370 @@
+/**
+ * The embedded default store: SQLite through better-sqlite3, WAL mode, one JSON document per cart.
+ * better-sqlite3 is synchronous, so every method runs to completion inside one tick: a write and
+ * its outbox rows commit together in one transaction, and nothing interleaves with it.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { EventSubscription, ShoppingCart } from '../api-types.js';
+import { AppError, isAppError } from '../errors.js';
+import type { ListQuery } from '../query/ast.js';
+import { compileOrderBy, compileWhere, regexFunctionName, sqlRegex } from '../query/sql.js';
+import { projectFields } from '../query/evaluate.js';
+import { eventsSchemaSql, extractKeys, schemaSql } from './sqlite-schema.js';
+import type { DeadLetter, Delivery, ListResult, OutboxEvent, Store, StoredCart, WriteMeta } from './store.js';
+
+export interface SqliteOptions {
+  /** A file path, or ':memory:' for tests. */
+  path: string;
+  /** FULL (default) fsyncs every commit, so an acknowledged write survives a power cut. */
+  synchronous?: 'full' | 'normal';
+}
+
+interface CartRow {
+  id: string;
+  doc: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+interface DeliveryRow {
+  event_id: string;
+  subscription_id: string;
+  cart_id: string;
+  event_type: string;
+  body: string;
+  attempts: number;
+  next_attempt_at: number;
+}
+
+const live = '(c.expires_at IS NULL OR c.expires_at > @now)';
+
+const toStored = (row: CartRow): StoredCart => ({
+  doc: JSON.parse(row.doc) as ShoppingCart,
+  version: row.version,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+const toDelivery = (row: DeliveryRow): Delivery => ({
+  eventId: row.event_id,
+  subscriptionId: row.subscription_id,
+  cartId: row.cart_id,
+  eventType: row.event_type,
+  body: JSON.parse(row.body) as Record<string, unknown>,
+  attempts: row.attempts,
+  nextAttemptAt: row.next_attempt_at,
+});
+
+/** Runs synchronous driver work as a promise, so failures reject like any other store's. */
+function run<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(guard(fn));
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
+}
+
+/** Wraps driver failures (disk full, locked for too long, corrupt file) as a 503-able error. */
+function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (isAppError(e)) throw e;
+    if (e instanceof Database.SqliteError) {
+      if (e.code.startsWith('SQLITE_CONSTRAINT'))
+        throw new AppError('CONFLICT', 'Conflict', 'The resource already exists');
+      throw new AppError('STORE_UNAVAILABLE', 'Store unavailable', `SQLite: ${e.code}`);
+    }
+    throw e;
+  }
+}
+
+export function openSqliteStore(options: SqliteOptions): Store {
+  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+  const db = new Database(options.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+  // Several processes (CLUSTER_WORKERS) share one file: wait for the writer lock, don't fail.
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  db.function(regexFunctionName, { deterministic: true }, sqlRegex);
+  db.exec(schemaSql);
+  db.exec(eventsSchemaSql);
+
+  const stmt = {
+    get: db.prepare<{ id: string; now: number }, CartRow>(
+      `SELECT id, doc, version, created_at, updated_at FROM carts c WHERE c.id = @id AND ${live}`,
+    ),
+    exists: db.prepare<{ id: string; now: number }, { version: number }>(
+      `SELECT version FROM carts c WHERE c.id = @id AND ${live}`,
+    ),
+    insert: db.prepare(
+      `INSERT INTO carts (id, doc, version, created_at, updated_at, expires_at)
+       VALUES (@id, @doc, 1, @now, @now, @expiresAt)`,
+    ),
+    update: db.prepare(
+      `UPDATE carts SET doc = @doc, version = version + 1, updated_at = @now, expires_at = @expiresAt
+       WHERE id = @id AND version = @version`,
+    ),
+    delete: db.prepare(`DELETE FROM carts WHERE id = @id`),
+    insertKey: db.prepare(`INSERT INTO cart_keys (cart_id, kind, value) VALUES (?, ?, ?)`),
+    deleteKeys: db.prepare(`DELETE FROM cart_keys WHERE cart_id = ?`),
+    expired: db.prepare<{ now: number }, { id: string }>(
+      `SELECT id FROM carts WHERE expires_at IS NOT NULL AND expires_at <= @now`,
+    ),
+    insertOutbox: db.prepare(
+      `INSERT INTO outbox (event_id, cart_id, event_type, body) VALUES (@eventId, @cartId, @eventType, @body)`,
+    ),
+    outbox: db.prepare<
+      [number],
+      { seq: number; event_id: string; cart_id: string; event_type: string; body: string }
+    >(`SELECT seq, event_id, cart_id, event_type, body FROM outbox ORDER BY seq LIMIT ?`),
+    deleteOutbox: db.prepare(`DELETE FROM outbox WHERE seq = ?`),
+    insertDelivery: db.prepare(
+      `INSERT OR IGNORE INTO deliveries (event_id, subscription_id, cart_id, event_type, body, attempts, next_attempt_at)
+       VALUES (@eventId, @subscriptionId, @cartId, @eventType, @body, 0, 0)`,
+    ),
+    due: db.prepare<[number, number], DeliveryRow>(
+      `SELECT d.* FROM deliveries d
+       WHERE d.seq IN (SELECT MIN(seq) FROM deliveries GROUP BY subscription_id, cart_id)
+         AND d.next_attempt_at <= ?
+       ORDER BY d.seq LIMIT ?`,
+    ),
+    deliveryRow: db.prepare<[string, string], DeliveryRow>(
+      `SELECT * FROM deliveries WHERE event_id = ? AND subscription_id = ?`,
+    ),
+    completeDelivery: db.prepare(`DELETE FROM deliveries WHERE event_id = ? AND subscription_id = ?`),
+    retryDelivery: db.prepare(
+      `UPDATE deliveries SET attempts = ?, next_attempt_at = ? WHERE event_id = ? AND subscription_id = ?`,
+    ),
+    insertDead: db.prepare(
+      `INSERT OR REPLACE INTO dead_letters
+       (event_id, subscription_id, cart_id, event_type, body, attempts, last_error, dead_at)
+       VALUES (@event_id, @subscription_id, @cart_id, @event_type, @body, @attempts, @lastError, @deadAt)`,
+    ),
+    deadLetters: db.prepare<[], DeliveryRow & { last_error: string; dead_at: string }>(
+      `SELECT * FROM dead_letters ORDER BY dead_at, event_id`,
+    ),
+    pending: db.prepare<[], { n: number }>(
+      `SELECT (SELECT COUNT(*) FROM deliveries) + (SELECT COUNT(*) FROM outbox) AS n`,
+    ),
+    insertSub: db.prepare(
+      `INSERT INTO subscriptions (id, callback, query, doc) VALUES (@id, @callback, @query, @doc)`,
+    ),
+    findSub: db.prepare<[string, string], { doc: string }>(
+      `SELECT doc FROM subscriptions WHERE callback = ? AND query = ?`,
+    ),
+    getSub: db.prepare<[string], { doc: string }>(`SELECT doc FROM subscriptions WHERE id = ?`),
+    listSubs: db.prepare<[], { doc: string }>(`SELECT doc FROM subscriptions ORDER BY id`),
+    deleteSub: db.prepare(`DELETE FROM subscriptions WHERE id = ?`),
+    deleteSubDeliveries: db.prepare(`DELETE FROM deliveries WHERE subscription_id = ?`),
+    ping: db.prepare(`SELECT 1`),
+  };
+
+  const writeKeys = (id: string, doc: ShoppingCart): void => {
+    stmt.deleteKeys.run(id);
+    for (const { kind, value } of extractKeys(doc)) stmt.insertKey.run(id, kind, value);
+  };
+  const writeOutbox = (events: OutboxEvent[]): void => {
+    for (const e of events) stmt.insertOutbox.run({ ...e, body: JSON.stringify(e.body) });
+  };
+
+  const create = db.transaction((doc: ShoppingCart, meta: WriteMeta, events: OutboxEvent[]): StoredCart => {
+    const id = doc.id ?? '';
+    stmt.insert.run({ id, doc: JSON.stringify(doc), now: meta.now, expiresAt: meta.expiresAt ?? null });
+    writeKeys(id, doc);
+    writeOutbox(events);
+    return { doc, version: 1, createdAt: meta.now, updatedAt: meta.now };
+  });
+
+  const replace = db.transaction(
+    (id: string, expected: number, doc: ShoppingCart, meta: WriteMeta, events: OutboxEvent[]): StoredCart => {
+      const nowMs = Date.parse(meta.now);
+      const current = stmt.get.get({ id, now: nowMs });
+      if (!current) throw new AppError('NOT_FOUND', 'Not found', `No shopping cart with id ${id}`);
+      if (current.version !== expected) {
+        throw new AppError('VERSION_CONFLICT', 'Version conflict', `Cart ${id} changed concurrently`);
+      }
+      stmt.update.run({
+        id,
+        version: expected,
+        doc: JSON.stringify(doc),
+        now: meta.now,
+        expiresAt: meta.expiresAt ?? null,
+      });
+      writeKeys(id, doc);
+      writeOutbox(events);
+      return { doc, version: expected + 1, createdAt: current.created_at, updatedAt: meta.now };
+    },
+  );
+
+  const remove = db.transaction(
+    (id: string, expected: number | undefined, nowMs: number, events: OutboxEvent[]): boolean => {
+      const current = stmt.exists.get({ id, now: nowMs });
+      if (!current) return false;
+      if (expected !== undefined && current.version !== expected) {
+        throw new AppError('VERSION_CONFLICT', 'Version conflict', `Cart ${id} changed concurrently`);
+      }
+      stmt.delete.run({ id });
+      stmt.deleteKeys.run(id);
+      writeOutbox(events);
+      return true;
+    },
+  );
+
+  const purge = db.transaction((nowMs: number): number => {
+    const ids = stmt.expired.all({ now: nowMs });
+    for (const { id } of ids) {
+      stmt.delete.run({ id });
+      stmt.deleteKeys.run(id);
+    }
+    return ids.length;
+  });
+
+  // Compiled list statements, keyed by their SQL text: the shape of a query repeats far more
+  // often than its values, and preparing costs more than running.
+  const listCache = new Map<string, Database.Statement>();
+  const prepared = (sql: string): Database.Statement => {
+    let s = listCache.get(sql);
+    if (!s) {
+      if (listCache.size > 500) listCache.clear();
+      s = db.prepare(sql);
+      listCache.set(sql, s);
+    }
+    return s;
+  };
+
+  const list = (query: ListQuery, nowMs: number): ListResult => {
+    const where = compileWhere(query.filter);
+    const cond = `(c.expires_at IS NULL OR c.expires_at > ?) AND (${where.sql})`;
+    const params = [nowMs, ...where.params];
+    const total = (
+      prepared(`SELECT COUNT(*) AS n FROM carts c WHERE ${cond}`).get(...params) as { n: number }
+    ).n;
+    const onlyKeys =
+      query.fields?.every((f) => f.length === 1 && (f[0] === 'id' || f[0] === 'href')) ?? false;
+    const columns = onlyKeys ? `c.id AS id, json_extract(c.doc, '$.href') AS href` : 'c.doc AS doc';
+    const order = compileOrderBy(query.sort);
+    const sql = `SELECT ${columns} FROM carts c WHERE ${cond} ORDER BY ${order.sql} LIMIT ? OFFSET ?`;
+    const rows = prepared(sql).all(...params, ...order.params, query.limit, query.offset);
+    const items = onlyKeys
+      ? (rows as { id: string; href: string | null }[]).map((r) =>
+          r.href === null ? ({ id: r.id } as ShoppingCart) : ({ id: r.id, href: r.href } as ShoppingCart),
+        )
+      : (rows as { doc: string }[]).map((r) => {
+          const doc = JSON.parse(r.doc) as ShoppingCart;
+          return query.fields === undefined ? doc : (projectFields(doc, query.fields) as ShoppingCart);
+        });
+    return { items, total };
+  };
+
+  const route = db.transaction(
+    (
+      fn: (event: OutboxEvent) => { subscriptionId: string; body: Record<string, unknown> }[],
+      max: number,
+    ): number => {
+      const rows = stmt.outbox.all(max);
+      for (const row of rows) {
+        const event: OutboxEvent = {
+          eventId: row.event_id,
+          cartId: row.cart_id,
+          eventType: row.event_type,
+          body: JSON.parse(row.body) as Record<string, unknown>,
+        };
+        for (const target of fn(event)) {
+          stmt.insertDelivery.run({
+            eventId: event.eventId,
+            subscriptionId: target.subscriptionId,
+            cartId: event.cartId,
+            eventType: event.eventType,
+            body: JSON.stringify(target.body),
+          });
+        }
+        stmt.deleteOutbox.run(row.seq);
+      }
+      return rows.length;
+    },
+  );
+
+  const deadLetter = db.transaction(
+    (eventId: string, subscriptionId: string, attempts: number, lastError: string, deadAt: string): void => {
+      const row = stmt.deliveryRow.get(eventId, subscriptionId);
+      if (!row) return;
+      stmt.insertDead.run({ ...row, attempts, lastError, deadAt });
+      stmt.completeDelivery.run(eventId, subscriptionId);
+    },
+  );
+
+  const deleteSubscription = db.transaction((id: string): boolean => {
+    const gone = stmt.deleteSub.run(id).changes > 0;
+    if (gone) stmt.deleteSubDeliveries.run(id);
+    return gone;
+  });
+
+  const parseSub = (row: { doc: string } | undefined): EventSubscription | undefined =>
+    row ? (JSON.parse(row.doc) as EventSubscription) : undefined;
+
+  return {
+    name: 'sqlite',
+    createCart: (doc, meta, events) => run(() => create(doc, meta, events)),
+    getCart: (id, nowMs) =>
+      run(() => {
+        const row = stmt.get.get({ id, now: nowMs });
+        return row ? toStored(row) : undefined;
+      }),
+    listCarts: (query, nowMs) => run(() => list(query, nowMs)),
+    replaceCart: (id, expected, doc, meta, events) => run(() => replace(id, expected, doc, meta, events)),
+    deleteCart: (id, expected, nowMs, events) => run(() => remove(id, expected, nowMs, events)),
+    purgeExpired: (nowMs) => run(() => purge(nowMs)),
+
+    createSubscription: (sub) =>
+      run(() => {
+        stmt.insertSub.run({
+          id: sub.id,
+          callback: sub.callback,
+          query: sub.query ?? '',
+          doc: JSON.stringify(sub),
+        });
+        return sub;
+      }),
+    findSubscription: (callback, query) => run(() => parseSub(stmt.findSub.get(callback, query))),
+    getSubscription: (id) => run(() => parseSub(stmt.getSub.get(id))),
+    listSubscriptions: () =>
+      run(() => stmt.listSubs.all().map((r) => JSON.parse(r.doc) as EventSubscription)),
+    deleteSubscription: (id) => run(() => deleteSubscription(id)),
+
+    routeOutbox: (fn, max) => run(() => route(fn, max)),
+    dueDeliveries: (nowMs, max) => run(() => stmt.due.all(nowMs, max).map(toDelivery)),
+    completeDelivery: (eventId, subscriptionId) =>
+      run(() => {
+        stmt.completeDelivery.run(eventId, subscriptionId);
+      }),
+    retryDelivery: (eventId, subscriptionId, attempts, nextAttemptAt) =>
+      run(() => {
+        stmt.retryDelivery.run(attempts, nextAttemptAt, eventId, subscriptionId);
+      }),
+    deadLetter: (eventId, subscriptionId, attempts, lastError, now) =>
+      run(() => {
+        deadLetter(eventId, subscriptionId, attempts, lastError, now);
+      }),
+    listDeadLetters: () =>
+      run(() =>
+        stmt.deadLetters
+          .all()
+          .map((r): DeadLetter => ({ ...toDelivery(r), lastError: r.last_error, deadAt: r.dead_at })),
+      ),
+    pendingDeliveries: () => run(() => stmt.pending.get()?.n ?? 0),
+
+    ping: () =>
+      run(() => {
+        stmt.ping.get();
+      }),
+    close: () => {
+      if (db.open) db.close();
+      return Promise.resolve();
+    },
+  };
+}

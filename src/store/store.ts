@@ -1,0 +1,129 @@
+/**
+ * The store interface: what the cart service needs from a database, shaped so that both the
+ * embedded SQLite store and MongoDB implement it naturally (documents keyed by id, a version
+ * counter for optimistic concurrency, queries compiled from the TMF630 AST).
+ */
+import type { ShoppingCart, EventSubscription } from '../api-types.js';
+import type { ListQuery } from '../query/ast.js';
+
+/** A cart as stored: the TMF document plus metadata that never appears in the representation. */
+export interface StoredCart {
+  doc: ShoppingCart;
+  /** Starts at 1, +1 on every write. The ETag is derived from it. */
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A notification recorded in the same atomic write as the cart change (transactional outbox). */
+export interface OutboxEvent {
+  eventId: string;
+  cartId: string;
+  eventType: string;
+  /** The full event envelope as it will be sent. */
+  body: Record<string, unknown>;
+}
+
+/** An event waiting for delivery to one subscriber. */
+export interface Delivery {
+  eventId: string;
+  subscriptionId: string;
+  cartId: string;
+  eventType: string;
+  body: Record<string, unknown>;
+  attempts: number;
+  /** Epoch ms before which the dispatcher leaves it alone. */
+  nextAttemptAt: number;
+}
+
+export interface DeadLetter extends Delivery {
+  lastError: string;
+  deadAt: string;
+}
+
+export interface ListResult {
+  items: ShoppingCart[];
+  /** Every match, ignoring offset and limit (X-Total-Count). */
+  total: number;
+}
+
+export interface WriteMeta {
+  /** ISO time of the write, injected by the caller. */
+  now: string;
+  /** Epoch ms after which the cart is gone (validFor.endDateTime), if any. */
+  expiresAt: number | undefined;
+}
+
+export interface Store {
+  readonly name: string;
+
+  /** Inserts a new cart at version 1 with its events, atomically. */
+  createCart(doc: ShoppingCart, meta: WriteMeta, events: OutboxEvent[]): Promise<StoredCart>;
+  /** The live cart, or undefined when unknown, deleted or expired at `nowMs`. */
+  getCart(id: string, nowMs: number): Promise<StoredCart | undefined>;
+  /** Filters, sorts, pages and projects in the database. Expired carts are never listed. */
+  listCarts(query: ListQuery, nowMs: number): Promise<ListResult>;
+  /**
+   * Replaces the cart if its version is still `expectedVersion`, with its events, atomically.
+   * Throws AppError VERSION_CONFLICT when the version moved on, NOT_FOUND when the cart is gone.
+   */
+  replaceCart(
+    id: string,
+    expectedVersion: number,
+    doc: ShoppingCart,
+    meta: WriteMeta,
+    events: OutboxEvent[],
+  ): Promise<StoredCart>;
+  /**
+   * Deletes the cart (only at `expectedVersion` when given), with its events, atomically.
+   * Returns false when there was no live cart; throws VERSION_CONFLICT on a version mismatch.
+   */
+  deleteCart(
+    id: string,
+    expectedVersion: number | undefined,
+    nowMs: number,
+    events: OutboxEvent[],
+  ): Promise<boolean>;
+  /** Removes carts expired at `nowMs`; returns how many. */
+  purgeExpired(nowMs: number): Promise<number>;
+
+  createSubscription(sub: EventSubscription): Promise<EventSubscription>;
+  findSubscription(callback: string, query: string): Promise<EventSubscription | undefined>;
+  getSubscription(id: string): Promise<EventSubscription | undefined>;
+  listSubscriptions(): Promise<EventSubscription[]>;
+  deleteSubscription(id: string): Promise<boolean>;
+
+  /**
+   * Fans recorded events out into per-subscriber deliveries (`route` picks the subscribers and
+   * shapes the body for each) and removes them from the outbox; returns how many events it moved.
+   */
+  routeOutbox(
+    route: (event: OutboxEvent) => { subscriptionId: string; body: Record<string, unknown> }[],
+    max: number,
+  ): Promise<number>;
+  /**
+   * Deliveries due at `nowMs`, at most one per (subscription, cart) — the oldest — so that
+   * per-cart order holds for each subscriber.
+   */
+  dueDeliveries(nowMs: number, max: number): Promise<Delivery[]>;
+  completeDelivery(eventId: string, subscriptionId: string): Promise<void>;
+  retryDelivery(
+    eventId: string,
+    subscriptionId: string,
+    attempts: number,
+    nextAttemptAt: number,
+  ): Promise<void>;
+  deadLetter(
+    eventId: string,
+    subscriptionId: string,
+    attempts: number,
+    lastError: string,
+    now: string,
+  ): Promise<void>;
+  listDeadLetters(): Promise<DeadLetter[]>;
+  pendingDeliveries(): Promise<number>;
+
+  /** Throws STORE_UNAVAILABLE when the database cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

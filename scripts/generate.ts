@@ -105,7 +105,8 @@ const fixUps: { name: string; apply: (doc: Json) => void }[] = [
         '429': errorResponse('Too Many Requests'),
         '503': errorResponse('Service Unavailable'),
       };
-      for (const item of Object.values(doc.paths)) {
+      const paths = doc.paths as Record<string, Record<string, Json>>;
+      for (const item of Object.values(paths)) {
         for (const op of Object.values(item)) {
           Object.assign(op.responses, common);
         }
@@ -124,14 +125,22 @@ const fixUps: { name: string; apply: (doc: Json) => void }[] = [
   },
   {
     // The spec declares fields, offset and limit only. TMF630 adds sort and attribute filters;
-    // sort is declared here, filters pass through as unknown query parameters.
+    // sort is declared here, filters pass through as unknown query parameters. fields and sort
+    // hold attribute paths such as @type, so they allow reserved characters.
     name: '7-list-query-parameters',
     apply: (doc) => {
+      const paths = doc.paths as Record<string, Record<string, Json>>;
+      for (const item of Object.values(paths)) {
+        for (const op of Object.values(item)) {
+          for (const p of (op.parameters ?? []) as Json[]) if (p.name === 'fields') p.allowReserved = true;
+        }
+      }
       doc.paths['/shoppingCart'].get.parameters.push({
         name: 'sort',
         in: 'query',
         required: false,
         description: 'Comma-separated attribute paths; a leading - sorts descending (TMF630)',
+        allowReserved: true,
         schema: { type: 'string' },
       });
     },

@@ -31,6 +31,33 @@ export const apiSpec = JSON.parse(
   readFileSync(new URL('../generated/tmf663-openapi.json', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
 
+/**
+ * The document handed to the validator. express-openapi-validator 5.6 matches a response's
+ * Content-Type against the spec's media types in its own normalised spelling
+ * ("application/json; charset=utf-8") and silently skips validation when the spec spells it
+ * otherwise, as TMF specs do ("application/json;charset=utf-8"). Respelling the response media
+ * types (only there, and only for the validator) makes response validation actually run.
+ */
+function specForValidator(spec: Record<string, unknown>): Record<string, unknown> {
+  const copy = structuredClone(spec) as {
+    paths: Record<
+      string,
+      Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>
+    >;
+  };
+  for (const item of Object.values(copy.paths)) {
+    for (const op of Object.values(item)) {
+      for (const response of Object.values(op.responses ?? {})) {
+        if (!response.content) continue;
+        response.content = Object.fromEntries(
+          Object.entries(response.content).map(([type, media]) => [type.replace(/;\s*/g, '; '), media]),
+        );
+      }
+    }
+  }
+  return copy;
+}
+
 /** Methods each path serves; anything else on a known path is a 405 (not a 404). */
 const allowed: [RegExp, string[]][] = [
   [/^\/?$/, ['GET']],
@@ -111,7 +138,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   api.use(
     OpenApiValidator.middleware({
-      apiSpec: apiSpec as never,
+      apiSpec: specForValidator(apiSpec) as never,
       validateRequests: { allowUnknownQueryParameters: true, coerceTypes: false },
       validateResponses: deps.validateResponses ? { removeAdditional: false } : false,
       validateSecurity: false,

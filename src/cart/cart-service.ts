@@ -8,6 +8,7 @@ import type { ShoppingCart, ShoppingCartCreate } from '../api-types.js';
 import { AppError, badRequest, notFound } from '../errors.js';
 import { buildEvent, changedAttributes, type EventType } from '../events/build-event.js';
 import type { ListQuery } from '../query/ast.js';
+import { parseDateTime } from '../query/dates.js';
 import type { ListResult, OutboxEvent, Store, StoredCart } from '../store/store.js';
 import { applyCartPatch, type PatchMediaType } from './patch.js';
 import { priceCart, type RoundingMode } from './pricing.js';
@@ -44,11 +45,8 @@ export interface CartService {
   remove(id: string, ifMatch: number | undefined, ctx: RequestContext): Promise<void>;
 }
 
-const ms = (iso: string | undefined): number | undefined => {
-  if (iso === undefined) return undefined;
-  const t = Date.parse(iso);
-  return Number.isNaN(t) ? undefined : t;
-};
+/** Epoch ms of a date-time, read exactly as the query evaluator and SQLite read it. */
+const ms = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : parseDateTime(iso));
 
 function assertValidPeriod(cart: ShoppingCart): void {
   const start = ms(cart.validFor?.startDateTime);

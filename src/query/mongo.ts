@@ -59,6 +59,8 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
 /** The key under which an array nested directly in an array is stored. */
 export const nestedArrayKey = '%[';
 
+// NUL is escaped too: a BSON key cannot hold it.
+// eslint-disable-next-line no-control-regex
 const escapable = /[%.$|\u0000]/g;
 
 /** A document key as stored: never an operator, never a dotted path, never empty. */

@@ -41,12 +41,29 @@ interface DeliveryRow {
 
 const live = '(c.expires_at IS NULL OR c.expires_at > @now)';
 
-const toStored = (row: CartRow): StoredCart => ({
-  doc: JSON.parse(row.doc) as ShoppingCart,
-  version: row.version,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-});
+/** A stored cart whose document is parsed only if someone reads it (a GET just sends the text). */
+function storedCart(
+  json: string,
+  version: number,
+  createdAt: string,
+  updatedAt: string,
+  doc?: ShoppingCart,
+): StoredCart {
+  let parsed = doc;
+  return {
+    json,
+    version,
+    createdAt,
+    updatedAt,
+    get doc(): ShoppingCart {
+      parsed ??= JSON.parse(json) as ShoppingCart;
+      return parsed;
+    },
+  };
+}
+
+const toStored = (row: CartRow): StoredCart =>
+  storedCart(row.doc, row.version, row.created_at, row.updated_at);
 
 const toDelivery = (row: DeliveryRow): Delivery => ({
   eventId: row.event_id,
@@ -67,18 +84,19 @@ function run<T>(fn: () => T): Promise<T> {
   }
 }
 
-/** Wraps driver failures (disk full, locked for too long, corrupt file) as a 503-able error. */
+/** Driver failures (disk full, locked for too long, corrupt file) as errors the API can answer. */
+function toStoreError(e: unknown): unknown {
+  if (isAppError(e) || !(e instanceof Database.SqliteError)) return e;
+  if (e.code.startsWith('SQLITE_CONSTRAINT'))
+    return new AppError('CONFLICT', 'Conflict', 'The resource already exists');
+  return new AppError('STORE_UNAVAILABLE', 'Store unavailable', `SQLite: ${e.code}`);
+}
+
 function guard<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (isAppError(e)) throw e;
-    if (e instanceof Database.SqliteError) {
-      if (e.code.startsWith('SQLITE_CONSTRAINT'))
-        throw new AppError('CONFLICT', 'Conflict', 'The resource already exists');
-      throw new AppError('STORE_UNAVAILABLE', 'Store unavailable', `SQLite: ${e.code}`);
-    }
-    throw e;
+    throw toStoreError(e);
   }
 }
 
@@ -174,10 +192,11 @@ export function openSqliteStore(options: SqliteOptions): Store {
 
   const create = db.transaction((doc: ShoppingCart, meta: WriteMeta, events: OutboxEvent[]): StoredCart => {
     const id = doc.id ?? '';
-    stmt.insert.run({ id, doc: JSON.stringify(doc), now: meta.now, expiresAt: meta.expiresAt ?? null });
+    const json = JSON.stringify(doc);
+    stmt.insert.run({ id, doc: json, now: meta.now, expiresAt: meta.expiresAt ?? null });
     writeKeys(id, doc);
     writeOutbox(events);
-    return { doc, version: 1, createdAt: meta.now, updatedAt: meta.now };
+    return storedCart(json, 1, meta.now, meta.now, doc);
   });
 
   const replace = db.transaction(
@@ -188,16 +207,17 @@ export function openSqliteStore(options: SqliteOptions): Store {
       if (current.version !== expected) {
         throw new AppError('VERSION_CONFLICT', 'Version conflict', `Cart ${id} changed concurrently`);
       }
+      const json = JSON.stringify(doc);
       stmt.update.run({
         id,
         version: expected,
-        doc: JSON.stringify(doc),
+        doc: json,
         now: meta.now,
         expiresAt: meta.expiresAt ?? null,
       });
       writeKeys(id, doc);
       writeOutbox(events);
-      return { doc, version: expected + 1, createdAt: current.created_at, updatedAt: meta.now };
+      return storedCart(json, expected + 1, current.created_at, meta.now, doc);
     },
   );
 
@@ -214,6 +234,50 @@ export function openSqliteStore(options: SqliteOptions): Store {
       return true;
     },
   );
+
+  // Group commit: cart writes that arrive in the same turn of the event loop share one
+  // transaction, so one fsync (synchronous=FULL) makes all of them durable before any is
+  // acknowledged. Each write runs in its own savepoint (better-sqlite3 nests transactions that
+  // way), so one write's failure, such as a version conflict, undoes only that write.
+  interface QueuedWrite {
+    apply: () => unknown;
+    resolve: (value: unknown) => void;
+    reject: (error: unknown) => void;
+  }
+  type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+  let queue: QueuedWrite[] = [];
+  const commitBatch = db.transaction((batch: QueuedWrite[]): Outcome[] =>
+    batch.map((w): Outcome => {
+      try {
+        return { ok: true, value: w.apply() };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    }),
+  );
+  const flush = (): void => {
+    const batch = queue;
+    queue = [];
+    let outcomes: Outcome[];
+    try {
+      outcomes = commitBatch(batch);
+    } catch (e) {
+      const error = toStoreError(e);
+      for (const w of batch) w.reject(error); // nothing of the batch was committed
+      return;
+    }
+    outcomes.forEach((o, i) => {
+      const w = batch[i];
+      if (!w) return;
+      if (o.ok) w.resolve(o.value);
+      else w.reject(toStoreError(o.error));
+    });
+  };
+  const write = <T>(apply: () => T): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (queue.length === 0) setImmediate(flush);
+      queue.push({ apply, resolve: resolve as (value: unknown) => void, reject });
+    });
 
   const purge = db.transaction((nowMs: number): number => {
     const ids = stmt.expired.all({ now: nowMs });
@@ -309,15 +373,15 @@ export function openSqliteStore(options: SqliteOptions): Store {
 
   return {
     name: 'sqlite',
-    createCart: (doc, meta, events) => run(() => create(doc, meta, events)),
+    createCart: (doc, meta, events) => write(() => create(doc, meta, events)),
     getCart: (id, nowMs) =>
       run(() => {
         const row = stmt.get.get({ id, now: nowMs });
         return row ? toStored(row) : undefined;
       }),
     listCarts: (query, nowMs) => run(() => list(query, nowMs)),
-    replaceCart: (id, expected, doc, meta, events) => run(() => replace(id, expected, doc, meta, events)),
-    deleteCart: (id, expected, nowMs, events) => run(() => remove(id, expected, nowMs, events)),
+    replaceCart: (id, expected, doc, meta, events) => write(() => replace(id, expected, doc, meta, events)),
+    deleteCart: (id, expected, nowMs, events) => write(() => remove(id, expected, nowMs, events)),
     purgeExpired: (nowMs) => run(() => purge(nowMs)),
 
     createSubscription: (sub) =>

@@ -8,7 +8,12 @@ import type { ListQuery } from '../query/ast.js';
 
 /** A cart as stored: the TMF document plus metadata that never appears in the representation. */
 export interface StoredCart {
-  doc: ShoppingCart;
+  readonly doc: ShoppingCart;
+  /**
+   * The document as JSON text, when the store has it at hand (SQLite keeps documents as text):
+   * answers send it as it is instead of parsing and re-serialising an unchanged document.
+   */
+  readonly json?: string;
   /** Starts at 1, +1 on every write. The ETag is derived from it. */
   version: number;
   createdAt: string;
@@ -43,6 +48,8 @@ export interface DeadLetter extends Delivery {
 
 export interface ListResult {
   items: ShoppingCart[];
+  /** The same items as JSON texts, when the store has them at hand and nothing was projected. */
+  json?: string[];
   /** Every match, ignoring offset and limit (X-Total-Count). */
   total: number;
 }

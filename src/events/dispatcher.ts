@@ -118,6 +118,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   let round: Promise<void> | undefined;
   let again = false;
   const parsed = new Map<string, SubscriptionQuery>();
+  const settled = new Set<string>();
 
   const queryOf = (sub: EventSubscription): SubscriptionQuery => {
     const q = sub.query ?? '';
@@ -180,10 +181,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       }
       return targets;
     }, 500);
+    // A delivery that finishes while dueDeliveries is reading may still be in its answer: what
+    // was in flight when the read began, or settled since, is not sent again in this round.
+    const busy = new Set(inFlight.keys());
+    settled.clear();
     const due = await store.dueDeliveries(options.now().getTime(), 200);
     for (const d of due) {
       const key = `${d.subscriptionId}\u0000${d.cartId}`;
-      if (inFlight.has(key)) continue; // the previous event of this cart is still on its way
+      if (busy.has(key) || inFlight.has(key) || settled.has(`${d.eventId}\u0000${d.subscriptionId}`))
+        continue;
       const sub = byId.get(d.subscriptionId);
       if (!sub) {
         await store.completeDelivery(d.eventId, d.subscriptionId); // unsubscribed meanwhile
@@ -192,6 +198,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const p = send(d, sub.callback)
         .catch(report)
         .finally(() => {
+          settled.add(`${d.eventId}\u0000${d.subscriptionId}`);
           inFlight.delete(key);
           if (running) schedule(0); // the next event of this cart may be due now
         });

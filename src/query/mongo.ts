@@ -31,8 +31,10 @@
  * - `regex` is a JavaScript RegExp without flags; it is translated into the common subset of Go
  *   RE2 (FerretDB) and PCRE (MongoDB) with the same meaning (translateRegex). Constructs that can
  *   match half of a surrogate pair in JavaScript (`.`, negated classes, `\D\W\S`, ranges over
- *   surrogates) have no equivalent in a UTF-8 engine, so such patterns are residual, except a
- *   leading or trailing `.*`, which never changes whether a search finds a match.
+ *   surrogates) have no equivalent in a UTF-8 engine, so such patterns are residual. `.*` is the
+ *   exception: a run of any units finds the same matches as a run of any code points, as long as
+ *   no `\B` (which holds inside a pair) is in the pattern; and a leading or trailing `.*` is
+ *   dropped, since it never changes whether a search finds a match.
  *
  * Sorting in the database is exact only where every document has at most one candidate of a
  * declared scalar type (no array on the path); otherwise compileSort answers undefined and the
@@ -346,19 +348,17 @@ function translate(source: string): string {
   };
 
   /** An escape after `\` (i at the character after the backslash), as one code or a class text. */
-  const escape = (
-    inClass: boolean,
-  ): { code: number } | { cls: string; unitSensitive: boolean } | { assertion: string } => {
+  const escape = (inClass: boolean): { code: number } | { cls: string } | { assertion: string } => {
     const c = peek();
     if (c === undefined) return fail('lone backslash');
     i += 1;
     switch (c) {
       case 'd':
-        return { cls: '0-9', unitSensitive: false };
+        return { cls: '0-9' };
       case 'w':
-        return { cls: 'A-Za-z0-9_', unitSensitive: false };
+        return { cls: 'A-Za-z0-9_' };
       case 's':
-        return { cls: jsSpaceItems, unitSensitive: false };
+        return { cls: jsSpaceItems };
       case 'D':
       case 'W':
       case 'S':
@@ -469,6 +469,7 @@ function translate(source: string): string {
   };
 
   const boundedQuantifier = /^\{(\d+)(?:,(\d*))?\}/;
+  const seen = { dot: false, notWordBoundary: false };
 
   /** Parses alternatives until ')' or the end; top-level ones get the `.*` trimming. */
   const alternatives = (topLevel: boolean): string => {
@@ -489,8 +490,21 @@ function translate(source: string): string {
         if ('assertion' in e)
           atom = { text: e.assertion, unitSensitive: false, dot: false, dotStar: false, assertion: true };
         else if ('code' in e)
-          atom = { text: literal(e.code), unitSensitive: false, dot: false, dotStar: false, assertion: false };
-        else atom = { text: `[${e.cls}]`, unitSensitive: e.unitSensitive, dot: false, dotStar: false, assertion: false };
+          atom = {
+            text: literal(e.code),
+            unitSensitive: false,
+            dot: false,
+            dotStar: false,
+            assertion: false,
+          };
+        else
+          atom = {
+            text: `[${e.cls}]`,
+            unitSensitive: false,
+            dot: false,
+            dotStar: false,
+            assertion: false,
+          };
       } else if (c === '[') {
         i += 1;
         atom = charClass();
@@ -511,7 +525,13 @@ function translate(source: string): string {
         // A group's own pieces were checked when it was parsed (they fail there if sensitive).
       } else if (c === '.') {
         i += 1;
-        atom = { text: '[^\\n\\r\\x{2028}\\x{2029}]', unitSensitive: true, dot: true, dotStar: false, assertion: false };
+        atom = {
+          text: '[^\\n\\r\\x{2028}\\x{2029}]',
+          unitSensitive: true,
+          dot: true,
+          dotStar: false,
+          assertion: false,
+        };
       } else if (c === '^') {
         i += 1;
         atom = { text: '^', unitSensitive: false, dot: false, dotStar: false, assertion: true };
@@ -547,9 +567,13 @@ function translate(source: string): string {
           i += 1;
         }
       }
-      const dotStar =
-        atom.unitSensitive && atom.text.startsWith('[^\\n') && (quantifier === '*' || quantifier === '*?');
-      current.push({ ...atom, text: atom.text + quantifier, dotStar });
+      const dotStar = atom.dot && (quantifier === '*' || quantifier === '*?');
+      if (atom.dot) seen.dot = true;
+      if (atom.text === '\\B') seen.notWordBoundary = true;
+      // A run `.*` matches any run of code units in JavaScript and of code points in UTF-8: both
+      // find the same matches, unless a \B can hold inside a surrogate pair (see below).
+      const unitSensitive = atom.dot ? !dotStar : atom.unitSensitive;
+      current.push({ ...atom, text: atom.text + quantifier, unitSensitive, dotStar });
     }
     const out = alts.map((pieces) => {
       let list = pieces;
@@ -566,5 +590,7 @@ function translate(source: string): string {
 
   const result = alternatives(true);
   if (i < source.length) fail('unbalanced parenthesis');
+  // JavaScript's \B holds between the two halves of a surrogate pair, where a `.*` may stop.
+  if (seen.dot && seen.notWordBoundary) fail('\\B with .');
   return result;
 }

@@ -1,5 +1,6 @@
 /** Opens the store the configuration names. */
 import type { Config } from '../config.js';
+import { openMongoStore } from './mongo-store.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
 
@@ -7,9 +8,7 @@ export async function openStore(config: Config): Promise<Store> {
   switch (config.store) {
     case 'sqlite':
       return openSqliteStore({ path: config.sqlitePath });
-    case 'mongodb': {
-      const { openMongoStore } = await import('./mongo-store.js');
+    case 'mongodb':
       return openMongoStore({ uri: config.mongodbUri ?? '', dbName: config.mongodbDb });
-    }
   }
 }

@@ -305,8 +305,14 @@ export function openSqliteStore(options: SqliteOptions): Store {
     const where = compileWhere(query.filter);
     const cond = `(c.expires_at IS NULL OR c.expires_at > ?) AND (${where.sql})`;
     const params = [nowMs, ...where.params];
+    // Without a filter, the two halves of the liveness test are counted apart so that each is a
+    // range of the carts_live index (SQLite would otherwise visit every row for the OR).
+    const countSql =
+      query.filter.conditions.length === 0
+        ? `SELECT (SELECT COUNT(*) FROM carts WHERE expires_at IS NULL) + (SELECT COUNT(*) FROM carts WHERE expires_at > ?) AS n`
+        : `SELECT COUNT(*) AS n FROM carts c WHERE ${cond}`;
     const total = (
-      prepared(`SELECT COUNT(*) AS n FROM carts c WHERE ${cond}`).get(...params) as { n: number }
+      prepared(countSql).get(...(query.filter.conditions.length === 0 ? [nowMs] : params)) as { n: number }
     ).n;
     const onlyKeys =
       query.fields?.every((f) => f.length === 1 && (f[0] === 'id' || f[0] === 'href')) ?? false;
@@ -314,15 +320,30 @@ export function openSqliteStore(options: SqliteOptions): Store {
     const order = compileOrderBy(query.sort);
     const sql = `SELECT ${columns} FROM carts c WHERE ${cond} ORDER BY ${order.sql} LIMIT ? OFFSET ?`;
     const rows = prepared(sql).all(...params, ...order.params, query.limit, query.offset);
-    const items = onlyKeys
-      ? (rows as { id: string; href: string | null }[]).map((r) =>
-          r.href === null ? ({ id: r.id } as ShoppingCart) : ({ id: r.id, href: r.href } as ShoppingCart),
-        )
-      : (rows as { doc: string }[]).map((r) => {
-          const doc = JSON.parse(r.doc) as ShoppingCart;
-          return query.fields === undefined ? doc : (projectFields(doc, query.fields) as ShoppingCart);
-        });
-    return { items, total };
+    if (onlyKeys) {
+      const items = (rows as { id: string; href: string | null }[]).map((r) =>
+        r.href === null ? ({ id: r.id } as ShoppingCart) : ({ id: r.id, href: r.href } as ShoppingCart),
+      );
+      return { items, total };
+    }
+    const texts = (rows as { doc: string }[]).map((r) => r.doc);
+    const { fields } = query;
+    if (fields !== undefined) {
+      return {
+        items: texts.map((t) => projectFields(JSON.parse(t) as ShoppingCart, fields) as ShoppingCart),
+        total,
+      };
+    }
+    // Whole documents: the texts go out as they are; the objects are made only if someone asks.
+    let parsed: ShoppingCart[] | undefined;
+    return {
+      json: texts,
+      total,
+      get items(): ShoppingCart[] {
+        parsed ??= texts.map((t) => JSON.parse(t) as ShoppingCart);
+        return parsed;
+      },
+    };
   };
 
   const route = db.transaction(
@@ -416,9 +437,13 @@ export function openSqliteStore(options: SqliteOptions): Store {
       }),
     listDeadLetters: () =>
       run(() =>
-        stmt.deadLetters
-          .all()
-          .map((r): DeadLetter => ({ ...toDelivery(r), lastError: r.last_error, deadAt: r.dead_at })),
+        stmt.deadLetters.all().map(
+          (r): DeadLetter => ({
+            ...toDelivery({ ...r, next_attempt_at: Date.parse(r.dead_at) }),
+            lastError: r.last_error,
+            deadAt: r.dead_at,
+          }),
+        ),
       ),
     pendingDeliveries: () => run(() => stmt.pending.get()?.n ?? 0),
 

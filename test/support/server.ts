@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startServer, type RunningServer, type StartOptions } from '../../src/server.js';
+import { openMongoStore } from '../../src/store/mongo-store.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -31,6 +32,7 @@ export async function startTestServer(
     PORT: '0',
     HOST: '127.0.0.1',
     SQLITE_PATH: join(dir, 'test.db'),
+    LOG_LEVEL: 'silent',
     ...env,
   });
   const store = options.store ?? (await openTestStore(join(dir, 'test.db')));
@@ -54,7 +56,6 @@ export async function startTestServer(
 
 export async function openTestStore(sqlitePath: string): Promise<Store> {
   if (process.env.STORE === 'mongodb' && process.env.MONGODB_URI) {
-    const { openMongoStore } = await import('../../src/store/mongo-store.js');
     const dbName = `test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
     return openMongoStore({ uri: process.env.MONGODB_URI, dbName });
   }

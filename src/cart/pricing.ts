@@ -1,8 +1,8 @@
 /**
  * Cart pricing: the server computes every cart item's `itemTotalPrice` and the cart's
  * `cartTotalPrice`. These are server-owned: whatever the client sent for them, or for the v4
- * spelling `ItemTotalPrice`, is ignored and replaced. The same contract, in Markdown, is in
- * src/cart/PRICING.md.
+ * spelling `ItemTotalPrice`, is ignored and replaced, and `ItemTotalPrice` is removed. The same
+ * contract, in Markdown for the README, is src/cart/PRICING.md; keep the two in step.
  *
  * Inputs
  * - Each cart item has `quantity` (an integer >= 1, default 1; 0, negative or fractional is a 400),
@@ -27,16 +27,16 @@
  * - `price.percentage = p` multiplies both running amounts by (1 − p/100); p > 100 clamps to 0,
  *   negative p is a surcharge.
  * - An absolute `dutyFreeAmount`/`taxIncludedAmount` (same currency as the price, else 400) is
- *   subtracted from the running amounts; the missing side is derived with the parent price's tax
- *   rate. A negative value is a surcharge.
+ *   subtracted from the running amounts; the missing side is derived with the price's tax rate.
+ *   A negative value is a surcharge.
  * - An alteration with both a percentage and an absolute amount is a 400: which one wins is a
  *   guess, and guessing money is worse than refusing. One with neither is a no-op and not listed.
  * - Amounts never go below zero: each side is clamped at 0 after every alteration, so a later
  *   surcharge starts from 0, not from a negative.
  * - `applicationDuration` (periods) marks an introductory alteration. The totals show the price as
  *   charged in the first period, so it is applied and kept in the totals' `priceAlteration[]`.
- *   `applicationDuration: 0` applies for no period at all, so it is skipped; negative is a 400.
- * - Percentages apply to the unrounded running amounts; nothing is rounded until the line total.
+ *   `applicationDuration: 0` applies in no period at all, so it is skipped; negative is a 400.
+ * - Percentages apply to the unrounded running amounts; nothing is rounded before the line total.
  *
  * Item totals
  * - Each `itemPrice` line contributes `alteredUnitAmount × quantity`, each side rounded to the
@@ -47,14 +47,14 @@
  *   as Money `{unit, value}` (sums of the rounded lines), `price.taxRate` only when every line in the
  *   group states the same taxRate (a line without a taxRate does not share one: we do not invent a
  *   rate the client never gave), and `priceAlteration[]` when at least one alteration was applied.
- * - `priceAlteration[]` lists copies of the alterations applied in the group, each distinct
- *   alteration (identical JSON) once, sorted by priority (missing last) then by JSON text, so the
- *   list is the same whatever order the items come in.
+ * - `priceAlteration[]` lists copies of the alterations applied in the group, each distinct one
+ *   (equal JSON) once, sorted by priority (missing last) then by canonical JSON text, so the list
+ *   is the same whatever order the items come in.
  * - An item's total also includes the totals of its nested items (each with its own quantity, NOT
  *   multiplied by the parent's quantity), except nested items whose status is `saveForLater`.
  * - Groups are sorted by priceType, then recurringChargePeriod, then currency (absent before any
  *   value, plain code-unit order), so totals never depend on item order.
- * - An item with no priced lines gets `itemTotalPrice: []`. `ItemTotalPrice` is removed.
+ * - An item with no priced lines gets `itemTotalPrice: []`.
  *
  * Cart total
  * - `cartTotalPrice[]` sums the top-level items' item totals, grouped the same way, over items whose
@@ -62,14 +62,17 @@
  * - No items or no prices: `cartTotalPrice` is `[]`.
  *
  * Arithmetic
- * - Exact decimals (an isolated decimal.js clone, precision 40); input numbers are parsed from their
+ * - Exact decimals (an isolated decimal.js clone, precision 40); input numbers are read from their
  *   shortest string form, so 0.1 × 3 is 0.3. Never binary floats for money.
+ * - Each line needs at most one division (by 1 + taxRate/100), done last (see Running), so line
+ *   totals are the exactly rounded values of the formulas, with no early 40-digit rounding.
  * - Rounding to the ISO 4217 minor unit (src/cart/currency.ts: 2 for EUR/USD and unknown codes, 0
  *   for JPY/KRW/..., 3 for BHD/KWD/...), half-even by default or half-up.
- * - Output values are plain JSON numbers.
+ * - Sums are exact integer additions of minor units; output values are plain JSON numbers. A total
+ *   above 2^53 − 1 minor units cannot be a JSON number exactly and is a 400.
  *
- * Errors are AppError BAD_REQUEST whose reason and message name the field path, e.g.
- * `cartItem[0].itemPrice[1].price.dutyFreeAmount.unit`.
+ * Errors are AppError BAD_REQUEST with reason `Invalid <path>` and a message that starts with the
+ * field path, e.g. `cartItem[0].itemPrice[1].price.dutyFreeAmount.unit is required on a priced amount`.
  *
  * The result is a new cart; the input is not mutated. Parts the pricer does not rewrite (product,
  * itemPrice, ...) are shared with the input rather than deep-copied, which keeps pricing cheap;
@@ -100,13 +103,15 @@ const ROUNDING: Readonly<Record<RoundingMode, Decimal.Rounding>> = {
 /** What one priceCart call threads through: the rounding mode and its own parse memo. */
 interface Context {
   readonly rounding: Decimal.Rounding;
-  /** Input numbers as Decimals. Carts repeat amounts (the same offering or discount on many items),
-   * and parsing is a large share of the work; the memo lives for one call only. */
+  /**
+   * Input numbers already parsed. Carts repeat amounts (the same offering or discount on many
+   * items) and parsing is a sizeable share of the work; the memo lives for one call only.
+   */
   readonly parsed: Map<number, Decimal>;
 }
 
-// Error paths are built only when something is wrong: on the happy path, string building per field
-// was a measurable share of the time to price a large cart.
+// Field paths travel as thunks (() => string) and are rendered only for an error, so pricing a
+// valid cart builds no path strings at all.
 const invalid = (path: string, problem: string): AppError =>
   badRequest(`Invalid ${path}`, `${path} ${problem}`);
 
@@ -151,23 +156,31 @@ const percentageFactorOf = memoFactor((percentage) => ONE.minus(dec(percentage).
 interface Amount {
   readonly unit: string;
   readonly value: Decimal;
+  /** The number as sent. */
+  readonly sent: number;
 }
 
 /**
- * The running amounts of one line. Deriving the other side (× or ÷ the tax factor), percentage
- * and one-sided absolute alterations, and × quantity are all linear, so when the client gave one
- * side we track only that side and derive the other once, at the end: the same result for half the
- * Decimal work, and the divisions (40-digit results that make every later operation slower) happen
- * once instead of at the start. Both sides are tracked only once the client has stated both
- * independently (on the price, or on one absolute alteration).
+ * The running amounts of one line, in a form where every step is exact and at most one division
+ * (by the tax factor f = 1 + taxRate/100) happens, at the very end:
+ * - `dutyFree`: only dutyFree is known, taxIncluded is v × f (no division at all);
+ * - `taxIncluded`: taxIncluded is v, dutyFree is v ÷ f;
+ * - `both`: independent sides (the client stated both), dutyFree kept scaled by f (dutyFree × f),
+ *   so a taxIncluded amount subtracts from it without dividing.
+ * Deriving a side, percentages, absolute alterations and × quantity are all linear, so this is the
+ * contract's formula (derive, alter, multiply) computed exactly: dividing first would round to 40
+ * digits early, and a later × f or × quantity could land a hair off an exact half-cent tie.
+ * It is also about half the Decimal work of altering both sides.
  */
 type Running =
   | { readonly kind: 'dutyFree' | 'taxIncluded'; readonly value: Decimal }
-  | { readonly kind: 'both'; readonly dutyFree: Decimal; readonly taxIncluded: Decimal };
+  | { readonly kind: 'both'; readonly taxIncluded: Decimal; readonly scaledDutyFree: Decimal };
 
 interface NormalisedPrice {
   readonly unit: string;
   readonly running: Running;
+  /** The amounts as sent, for the exact integer fast path of lines without alterations. */
+  readonly sent: { readonly dutyFree: number | undefined; readonly taxIncluded: number | undefined };
   /** The taxRate as stated; undefined when the client gave none (computed with 0). */
   readonly taxRate: number | undefined;
   /** 1 + taxRate/100, reused to derive missing sides of absolute alterations. */
@@ -194,7 +207,7 @@ const readAmount = (
     parsed = dec(n);
     ctx.parsed.set(n, parsed);
   }
-  return { unit, value: parsed };
+  return { unit, value: parsed, sent: n };
 };
 
 const normalisePrice = (
@@ -228,21 +241,23 @@ const normalisePrice = (
 
   let running: Running;
   if (dutyFree && taxIncluded) {
-    running = { kind: 'both', dutyFree: dutyFree.value, taxIncluded: taxIncluded.value };
+    running = {
+      kind: 'both',
+      taxIncluded: taxIncluded.value,
+      scaledDutyFree: times(dutyFree.value, taxFactor),
+    };
   } else if (dutyFree) {
     running = { kind: 'dutyFree', value: dutyFree.value };
   } else {
     // Only taxIncluded is given here (both absent returned above).
     running = { kind: 'taxIncluded', value: (taxIncluded as Amount).value };
   }
-  return { unit: (dutyFree ?? (taxIncluded as Amount)).unit, running, taxRate, taxFactor };
+  const sent = { dutyFree: dutyFree?.sent, taxIncluded: taxIncluded?.sent };
+  return { unit: (dutyFree ?? (taxIncluded as Amount)).unit, running, taxRate, taxFactor, sent };
 };
 
-/** dutyFree -> taxIncluded is × (1 + rate/100); taxIncluded -> dutyFree is ÷ it. */
-const otherSide = (side: 'dutyFree' | 'taxIncluded', value: Decimal, taxFactor: Decimal): Decimal => {
-  if (taxFactor === ONE) return value;
-  return side === 'dutyFree' ? value.times(taxFactor) : value.div(taxFactor);
-};
+/** × the tax factor, skipped when it is 1 (no tax) to save a Decimal operation. */
+const times = (value: Decimal, factor: Decimal): Decimal => (factor === ONE ? value : value.times(factor));
 
 // ---------------------------------------------------------------------------------------------
 // Alterations
@@ -254,6 +269,27 @@ const byPriority = (a: number | undefined, b: number | undefined): number => {
   if (a === undefined) return b === undefined ? 0 : 1;
   if (b === undefined) return -1;
   return a - b;
+};
+
+/**
+ * An absolute amount off independent sides. dutyFree is kept × f, so both subtract exactly; a
+ * one-sided amount's missing side is derived with the price's rate, which in these terms is the
+ * same number.
+ */
+const subtractBoth = (
+  taxIncluded: Decimal,
+  scaledDutyFree: Decimal,
+  offDutyFree: Amount | undefined,
+  offTaxIncluded: Amount | undefined,
+  f: Decimal,
+): Running => {
+  const offScaled = offDutyFree ? times(offDutyFree.value, f) : undefined;
+  const offIncluded = offTaxIncluded?.value ?? offScaled ?? ZERO;
+  return {
+    kind: 'both',
+    taxIncluded: clamp(taxIncluded.minus(offIncluded)),
+    scaledDutyFree: clamp(scaledDutyFree.minus(offScaled ?? offIncluded)),
+  };
 };
 
 /** One alteration on the running amounts; undefined when it does not apply (no-op, zero duration). */
@@ -292,8 +328,8 @@ const applyAlteration = (
     if (running.kind === 'both') {
       return {
         kind: 'both',
-        dutyFree: clamp(running.dutyFree.times(factor)),
         taxIncluded: clamp(running.taxIncluded.times(factor)),
+        scaledDutyFree: clamp(running.scaledDutyFree.times(factor)),
       };
     }
     return { kind: running.kind, value: clamp(running.value.times(factor)) };
@@ -314,36 +350,21 @@ const applyAlteration = (
   }
   const f = base.taxFactor;
 
-  // A one-sided alteration stays on the one tracked side when that costs no precision: the same
-  // side, or a dutyFree amount on a taxIncluded price (× the factor is exact). A taxIncluded amount
-  // on a dutyFree price would need ÷ then × the factor, a round trip that can land a hair off an
-  // exact half-cent and round it the wrong way, so that case tracks both sides, exactly.
-  if (running.kind !== 'both' && !(dutyFree && taxIncluded)) {
-    if (dutyFree) {
-      const off = running.kind === 'dutyFree' ? dutyFree.value : dutyFree.value.times(f);
+  if (running.kind !== 'both') {
+    if (dutyFree && !taxIncluded) {
+      // A dutyFree amount: subtract as is on the dutyFree side, × f (exact) on the taxIncluded side.
+      const off = running.kind === 'dutyFree' ? dutyFree.value : times(dutyFree.value, f);
       return { kind: running.kind, value: clamp(running.value.minus(off)) };
     }
-    if (running.kind === 'taxIncluded' || f === ONE) {
-      return { kind: running.kind, value: clamp(running.value.minus((taxIncluded as Amount).value)) };
+    // From here the line is worked in taxIncluded terms; from dutyFree that is × f, exact.
+    const current = running.kind === 'taxIncluded' ? running.value : times(running.value, f);
+    if (taxIncluded && !dutyFree) {
+      return { kind: 'taxIncluded', value: clamp(current.minus(taxIncluded.value)) };
     }
+    // A two-sided amount on a one-sided line: the sides become independent, equal so far.
+    return subtractBoth(current, current, dutyFree, taxIncluded, f);
   }
-
-  // Otherwise both sides are tracked from here on; the alteration's missing side uses the price's rate.
-  const current =
-    running.kind === 'both'
-      ? running
-      : running.kind === 'dutyFree'
-        ? { dutyFree: running.value, taxIncluded: otherSide('dutyFree', running.value, f) }
-        : { dutyFree: otherSide('taxIncluded', running.value, f), taxIncluded: running.value };
-  const offDutyFree = dutyFree ? dutyFree.value : otherSide('taxIncluded', (taxIncluded as Amount).value, f);
-  const offTaxIncluded = taxIncluded
-    ? taxIncluded.value
-    : otherSide('dutyFree', (dutyFree as Amount).value, f);
-  return {
-    kind: 'both',
-    dutyFree: clamp(current.dutyFree.minus(offDutyFree)),
-    taxIncluded: clamp(current.taxIncluded.minus(offTaxIncluded)),
-  };
+  return subtractBoth(running.taxIncluded, running.scaledDutyFree, dutyFree, taxIncluded, f);
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -457,6 +478,27 @@ const toMinorUnits = (d: Decimal, minor: number, rounding: Decimal.Rounding): nu
   return Number(minor === 0 ? fixed : fixed.replace('.', ''));
 };
 
+/**
+ * The exact fast path for the simplest lines: an amount sent with no more decimals than the
+ * currency has, times an integer quantity, needs no rounding, so its total in minor units is plain
+ * integer arithmetic on the number's own digits (its shortest string, as decimal.js would read it;
+ * no binary fractions involved). undefined whenever that does not hold, and Decimal takes over.
+ */
+const exactLineMinorUnits = (
+  sent: number | undefined,
+  minor: number,
+  quantity: number,
+): number | undefined => {
+  if (sent === undefined) return undefined;
+  const text = String(sent);
+  if (text.includes('e')) return undefined;
+  const dot = text.indexOf('.');
+  const fraction = dot < 0 ? '' : text.slice(dot + 1);
+  if (fraction.length > minor) return undefined;
+  const units = Number((dot < 0 ? text : text.slice(0, dot)) + fraction.padEnd(minor, '0')) * quantity;
+  return Number.isSafeInteger(units) ? units : undefined;
+};
+
 const optionalString = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : undefined;
 
@@ -465,6 +507,7 @@ const addLine = (
   groups: Groups,
   cartPrice: CartPrice,
   quantity: Decimal | undefined,
+  quantityNumber: number,
   linePath: () => string,
 ): void => {
   const { rounding } = ctx;
@@ -502,21 +545,40 @@ const addLine = (
   const priceType = optionalString(cartPrice.priceType);
   const period = priceType === 'recurring' ? optionalString(cartPrice.recurringChargePeriod) : undefined;
   const group = groupFor(groups, priceType, period, base.unit);
+  // The single division, if any, happens here, after all exact steps. A side the client sent
+  // that needs no rounding takes the integer fast path instead (only when no alteration applied).
+  const f = base.taxFactor;
+  const sent = applied.length === 0 ? base.sent : undefined;
   let dutyFree: number;
   let taxIncluded: number;
   if (running.kind === 'both') {
-    const df = quantity ? running.dutyFree.times(quantity) : running.dutyFree;
-    const ti = quantity ? running.taxIncluded.times(quantity) : running.taxIncluded;
-    dutyFree = toMinorUnits(df, minor, rounding);
-    taxIncluded = toMinorUnits(ti, minor, rounding);
+    taxIncluded =
+      exactLineMinorUnits(sent?.taxIncluded, minor, quantityNumber) ??
+      toMinorUnits(quantity ? running.taxIncluded.times(quantity) : running.taxIncluded, minor, rounding);
+    const fastDutyFree = f === ONE ? exactLineMinorUnits(sent?.dutyFree, minor, quantityNumber) : undefined;
+    if (fastDutyFree !== undefined) {
+      dutyFree = fastDutyFree;
+    } else {
+      const scaled = quantity ? running.scaledDutyFree.times(quantity) : running.scaledDutyFree;
+      dutyFree = toMinorUnits(f === ONE ? scaled : scaled.div(f), minor, rounding);
+    }
   } else {
-    const tracked = quantity ? running.value.times(quantity) : running.value;
-    const trackedMinor = toMinorUnits(tracked, minor, rounding);
-    // Without tax both sides are the same number: round it once.
-    const otherMinor =
-      base.taxFactor === ONE
-        ? trackedMinor
-        : toMinorUnits(otherSide(running.kind, tracked, base.taxFactor), minor, rounding);
+    const sentTracked = running.kind === 'dutyFree' ? sent?.dutyFree : sent?.taxIncluded;
+    const fastTracked = exactLineMinorUnits(sentTracked, minor, quantityNumber);
+    let trackedMinor: number;
+    let otherMinor: number;
+    if (fastTracked !== undefined && f === ONE) {
+      // Without tax both sides are the same number.
+      trackedMinor = fastTracked;
+      otherMinor = fastTracked;
+    } else {
+      const tracked = quantity ? running.value.times(quantity) : running.value;
+      trackedMinor = fastTracked ?? toMinorUnits(tracked, minor, rounding);
+      otherMinor =
+        f === ONE
+          ? trackedMinor
+          : toMinorUnits(running.kind === 'dutyFree' ? tracked.times(f) : tracked.div(f), minor, rounding);
+    }
     dutyFree = running.kind === 'dutyFree' ? trackedMinor : otherMinor;
     taxIncluded = running.kind === 'dutyFree' ? otherMinor : trackedMinor;
   }
@@ -558,20 +620,33 @@ const copyJson = <T>(value: T): T => {
   return out as T;
 };
 
-/** Structural equality of JSON data (key order does not matter). */
+/**
+ * Structural equality of JSON data (key order does not matter). Plain loops rather than
+ * Object.keys/every: the cart total compares every applied alteration, mostly equal ones, which must
+ * be walked to the end.
+ */
 const jsonEqual = (a: unknown, b: unknown): boolean => {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return (
-      Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]))
-    );
+  const aIsArray = Array.isArray(a);
+  if (aIsArray !== Array.isArray(b)) return false;
+  if (aIsArray) {
+    const la = a as unknown[];
+    const lb = b as unknown[];
+    if (la.length !== lb.length) return false;
+    for (let i = 0; i < la.length; i++) if (!jsonEqual(la[i], lb[i])) return false;
+    return true;
   }
   const ra = a as Record<string, unknown>;
   const rb = b as Record<string, unknown>;
-  const keys = Object.keys(ra);
-  if (keys.length !== Object.keys(rb).length) return false;
-  return keys.every((k) => Object.hasOwn(rb, k) && jsonEqual(ra[k], rb[k]));
+  let keys = 0;
+  for (const k in ra) {
+    if (!Object.hasOwn(ra, k)) continue;
+    if (!Object.hasOwn(rb, k) || !jsonEqual(ra[k], rb[k])) return false;
+    keys++;
+  }
+  for (const k in rb) if (Object.hasOwn(rb, k)) keys--;
+  return keys === 0;
 };
 
 /** JSON with object keys sorted, so equal data always gives the same text. */
@@ -670,7 +745,7 @@ const priceItem = (ctx: Context, item: CartItem, path: () => string): PricedItem
   const prices: readonly CartPrice[] = item.itemPrice ?? [];
   for (let i = 0; i < prices.length; i++) {
     const cartPrice = prices[i];
-    if (cartPrice) addLine(ctx, groups, cartPrice, qty, () => `${path()}.itemPrice[${i}]`);
+    if (cartPrice) addLine(ctx, groups, cartPrice, qty, quantity, () => `${path()}.itemPrice[${i}]`);
   }
 
   const children = item.cartItem?.map((child, j) => priceItem(ctx, child, () => `${path()}.cartItem[${j}]`));

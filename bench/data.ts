@@ -24,7 +24,11 @@ export function benchItems(i: number): CartItem[] {
         ...(k % 2 === 0 ? { recurringChargePeriod: 'month' } : {}),
         price: { dutyFreeAmount: { unit: 'EUR', value: 9.99 + k * 10 }, taxRate: 20 },
         ...(k === 0
-          ? { priceAlteration: [{ priceType: 'recurring', priority: 1, applicationDuration: 3, price: { percentage: 50 } }] }
+          ? {
+              priceAlteration: [
+                { priceType: 'recurring', priority: 1, applicationDuration: 3, price: { percentage: 50 } },
+              ],
+            }
           : {}),
       },
     ],
@@ -34,7 +38,9 @@ export function benchItems(i: number): CartItem[] {
 /** The body a client would POST for cart number i. */
 export function benchCart(i: number): ShoppingCart {
   return {
-    relatedParty: [{ id: `party-${i % parties}`, '@referredType': 'Individual', role: 'customer', name: `Customer ${i}` }],
+    relatedParty: [
+      { id: `party-${i % parties}`, '@referredType': 'Individual', role: 'customer', name: `Customer ${i}` },
+    ],
     cartItem: benchItems(i),
     channelCode: `ch-${i % 100}`,
   } as ShoppingCart;

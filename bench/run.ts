@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { ulid } from 'ulid';
 import { createCartService } from '../src/cart/cart-service.js';
+import { openMongoStore } from '../src/store/mongo-store.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
 import { benchCart, benchItems } from './data.js';
@@ -84,9 +85,20 @@ function rssOf(pid: number | undefined): { rssMb: number; peakMb: number } {
 
 type RequestSpec = autocannon.Request;
 
-async function drive(name: string, url: string, requests: RequestSpec[], seconds = duration): Promise<Measure> {
+async function drive(
+  name: string,
+  url: string,
+  requests: RequestSpec[],
+  seconds = duration,
+): Promise<Measure> {
   const run = (d: number) =>
-    autocannon({ url, connections, duration: d, requests, pipelining: 1 }) as unknown as Promise<autocannon.Result>;
+    autocannon({
+      url,
+      connections,
+      duration: d,
+      requests,
+      pipelining: 1,
+    }) as unknown as Promise<autocannon.Result>;
   await run(warmup);
   const r = await run(seconds);
   const m: Measure = {
@@ -115,20 +127,30 @@ async function latency(name: string, url: string, seconds = quick ? 2 : 5): Prom
     errors: r.errors + r.timeouts,
     non2xx: r.non2xx,
   };
-  console.log(`  ${name.padEnd(44)} p50 ${m.p50} ms  p99 ${m.p99} ms  (${m.requestsPerSec} req/s on 1 connection)`);
+  console.log(
+    `  ${name.padEnd(44)} p50 ${m.p50} ms  p99 ${m.p99} ms  (${m.requestsPerSec} req/s on 1 connection)`,
+  );
   return m;
 }
 
-async function openBenchStore(dir: string, label: string): Promise<{ store: Store; env: Record<string, string> }> {
+async function openBenchStore(
+  dir: string,
+  label: string,
+): Promise<{ store: Store; env: Record<string, string> }> {
   if (storeKind === 'mongodb') {
     const uri = process.env.MONGODB_URI;
     if (!uri) throw new Error('--store mongodb needs MONGODB_URI');
     const dbName = `bench_${label}_${Date.now().toString(36)}`;
-    const { openMongoStore } = await import('../src/store/mongo-store.js');
-    return { store: await openMongoStore({ uri, dbName }), env: { STORE: 'mongodb', MONGODB_URI: uri, MONGODB_DB: dbName } };
+    return {
+      store: await openMongoStore({ uri, dbName }),
+      env: { STORE: 'mongodb', MONGODB_URI: uri, MONGODB_DB: dbName },
+    };
   }
   const path = join(dir, `${label}.db`);
-  return { store: openSqliteStore({ path, synchronous: 'normal' }), env: { STORE: 'sqlite', SQLITE_PATH: path } };
+  return {
+    store: openSqliteStore({ path, synchronous: 'normal' }),
+    env: { STORE: 'sqlite', SQLITE_PATH: path },
+  };
 }
 
 /** Seeds n carts through the cart service; returns their ids. */
@@ -143,9 +165,13 @@ async function seed(store: Store, n: number, port: number): Promise<string[]> {
   const ids: string[] = [];
   const started = Date.now();
   for (let i = 0; i < n; i++) {
-    const c = await service.create(benchCart(i), (id) => `http://127.0.0.1:${port}${basePath}/shoppingCart/${id}`, {
-      correlationId: undefined,
-    });
+    const c = await service.create(
+      benchCart(i),
+      (id) => `http://127.0.0.1:${port}${basePath}/shoppingCart/${id}`,
+      {
+        correlationId: undefined,
+      },
+    );
     ids.push(c.doc.id ?? '');
   }
   console.log(`  seeded ${n} carts in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -177,7 +203,12 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tmf663-bench-'));
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
     store: storeKind,
     connections,
     durationSeconds: duration,
@@ -201,12 +232,18 @@ async function main(): Promise<void> {
     const baselines: Measure[] = [];
     for (const kind of ['http', 'express'] as const) {
       const bport = await freePort();
-      const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/baseline-server.ts'), kind, String(bport), bodyFile], {
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(root, 'bench/baseline-server.ts'), kind, String(bport), bodyFile],
+        {
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      );
       const burl = `http://127.0.0.1:${bport}${basePath}/shoppingCart/${sample}`;
       await waitReady(burl);
-      baselines.push(await drive(kind === 'http' ? 'bare node:http' : 'bare Express 5', burl, [{ method: 'GET' }]));
+      baselines.push(
+        await drive(kind === 'http' ? 'bare node:http' : 'bare Express 5', burl, [{ method: 'GET' }]),
+      );
       await stop(child);
     }
 
@@ -214,11 +251,21 @@ async function main(): Promise<void> {
     let next = 0;
     const rotate = (): string => ids[next++ % ids.length] ?? '';
     const scenarios: Measure[] = [];
-    scenarios.push(await drive('GET /shoppingCart/{id} (5 items)', `${url}/shoppingCart/${sample}`, [{ method: 'GET' }]));
     scenarios.push(
-      await drive('GET list relatedParty.id, limit=20', `${url}/shoppingCart?relatedParty.id=party-42&limit=20`, [{ method: 'GET' }]),
+      await drive('GET /shoppingCart/{id} (5 items)', `${url}/shoppingCart/${sample}`, [{ method: 'GET' }]),
     );
-    scenarios.push(await drive('GET list fields=id, limit=20', `${url}/shoppingCart?fields=id&limit=20`, [{ method: 'GET' }]));
+    scenarios.push(
+      await drive(
+        'GET list relatedParty.id, limit=20',
+        `${url}/shoppingCart?relatedParty.id=party-42&limit=20`,
+        [{ method: 'GET' }],
+      ),
+    );
+    scenarios.push(
+      await drive('GET list fields=id, limit=20', `${url}/shoppingCart?fields=id&limit=20`, [
+        { method: 'GET' },
+      ]),
+    );
     let posted = 0;
     scenarios.push(
       await drive('POST 5-item priced cart', `${url}/shoppingCart`, [
@@ -238,7 +285,11 @@ async function main(): Promise<void> {
             const i = next;
             const items = benchItems(i);
             if (items[2]) items[2].quantity = 1 + (Math.floor(i / ids.length) % 5);
-            return { ...req, path: `${basePath}/shoppingCart/${rotate()}`, body: JSON.stringify({ cartItem: items }) };
+            return {
+              ...req,
+              path: `${basePath}/shoppingCart/${rotate()}`,
+              body: JSON.stringify({ cartItem: items }),
+            };
           },
         },
       ]),
@@ -249,8 +300,14 @@ async function main(): Promise<void> {
     console.log('\nquery latency (one connection)');
     const queries = [
       await latency('exact id', `${url}/shoppingCart?id=${sample}`),
-      await latency('relatedParty.id (1 in 1,000), limit=20', `${url}/shoppingCart?relatedParty.id=party-7&limit=20`),
-      await latency('cartItem.productOffering.id (1%), limit=20', `${url}/shoppingCart?cartItem.productOffering.id=po-7&limit=20`),
+      await latency(
+        'relatedParty.id (1 in 1,000), limit=20',
+        `${url}/shoppingCart?relatedParty.id=party-7&limit=20`,
+      ),
+      await latency(
+        'cartItem.productOffering.id (1%), limit=20',
+        `${url}/shoppingCart?cartItem.productOffering.id=po-7&limit=20`,
+      ),
       await latency('unindexed channelCode (1%), limit=20', `${url}/shoppingCart?channelCode=ch-7&limit=20`),
     ];
     await stop(api);
@@ -264,7 +321,9 @@ async function main(): Promise<void> {
     }));
 
     // --- the scaling curve ---
-    const sizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000, ...(flag('--scale-1m') ? [1_000_000] : [])];
+    const sizes = quick
+      ? [1_000, 10_000]
+      : [1_000, 10_000, 100_000, ...(flag('--scale-1m') ? [1_000_000] : [])];
     console.log('\nscaling curve (one connection latency; 50-connection throughput)');
     const curve: Record<string, unknown>[] = [];
     for (const size of sizes) {
@@ -282,8 +341,17 @@ async function main(): Promise<void> {
       child = await startApi(sEnv, sport);
       const surl = `http://127.0.0.1:${sport}${basePath}`;
       const one = sIds[Math.floor(sIds.length / 2)] ?? '';
-      const get = await drive(`GET by id @ ${size}`, `${surl}/shoppingCart/${one}`, [{ method: 'GET' }], quick ? 2 : 5);
-      const list = await latency(`list relatedParty.id @ ${size}`, `${surl}/shoppingCart?relatedParty.id=party-7&limit=20`, quick ? 2 : 3);
+      const get = await drive(
+        `GET by id @ ${size}`,
+        `${surl}/shoppingCart/${one}`,
+        [{ method: 'GET' }],
+        quick ? 2 : 5,
+      );
+      const list = await latency(
+        `list relatedParty.id @ ${size}`,
+        `${surl}/shoppingCart?relatedParty.id=party-7&limit=20`,
+        quick ? 2 : 3,
+      );
       curve.push({ carts: size, getById: get, filteredList: list });
       await stop(child);
       child = undefined;
@@ -294,15 +362,22 @@ async function main(): Promise<void> {
     results.queries = queries;
     results.memory = memory;
     results.scaling = curve;
-    writeFileSync(join(root, 'bench', storeKind === 'sqlite' ? 'results.json' : `results-${storeKind}.json`), JSON.stringify(results, null, 2) + '\n');
+    writeFileSync(
+      join(root, 'bench', storeKind === 'sqlite' ? 'results.json' : `results-${storeKind}.json`),
+      JSON.stringify(results, null, 2) + '\n',
+    );
 
     console.log('\n| scenario | req/s | p50 ms | p99 ms | of bare node:http | of bare Express |');
     console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
     for (const b of baselines) console.log(`| ${b.name} | ${b.requestsPerSec} | ${b.p50} | ${b.p99} | | |`);
     for (const s of withRatios) {
-      console.log(`| ${s.name} | ${s.requestsPerSec} | ${s.p50} | ${s.p99} | ${s.ofBareHttp} | ${s.ofBareExpress} |`);
+      console.log(
+        `| ${s.name} | ${s.requestsPerSec} | ${s.p50} | ${s.p99} | ${s.ofBareHttp} | ${s.ofBareExpress} |`,
+      );
     }
-    console.log(`\nserver RSS after the run: ${memory.rssMb} MB (peak ${memory.peakMb} MB); results in bench/results.json`);
+    console.log(
+      `\nserver RSS after the run: ${memory.rssMb} MB (peak ${memory.peakMb} MB); results in bench/results.json`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

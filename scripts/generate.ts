@@ -20,7 +20,7 @@ const specPath = join(root, 'openapi', 'TMF663-ShoppingCart-v4.0.0.swagger.json'
 const outDoc = join(root, 'generated', 'tmf663-openapi.json');
 const outTypes = join(root, 'generated', 'tmf663.ts');
 
-type Json = Record<string, any>;  
+type Json = Record<string, any>;
 
 const errorRef = { $ref: '#/components/schemas/Error' };
 const errorResponse = (description: string): Json => ({

@@ -1,16 +1,35 @@
 /**
  * createApp(deps) builds the Express application; it never listens (tests and main.ts do).
- * Order matters: body parsing, then the spec-driven validator in front of every TMF route,
- * then the routes, then one error handler that turns everything into a TMF Error.
+ * Order matters: request id, metrics and the request log first (they see every answer), then the
+ * cheap refusals (URI length, rate limit), the operations endpoints, and under the TMF base path:
+ * 405/404, authentication, body parsing, the spec-driven validator, the routes; last, one error
+ * handler that turns everything into a TMF Error.
  */
 import { readFileSync } from 'node:fs';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { CartService } from './cart/cart-service.js';
 import { AppError } from './errors.js';
-import { basePath, cartRoutes } from './http/cart-routes.js';
+import { principalOf, requireAuth, type AuthOptions } from './http/auth.js';
+import { basePath, cartRoutes, validateResponsesSetting } from './http/cart-routes.js';
+import { docsRoutes } from './http/docs.js';
 import { errorHandler, jsonType, sendError } from './http/errors.js';
+import {
+  afterDeadline,
+  corsPolicy,
+  jsonDepthLimit,
+  rateLimitPerIp,
+  requestDeadline,
+  requestId,
+  requestIdOf,
+  securityHeaders,
+  uriLengthLimit,
+} from './http/hardening.js';
 import { hubRoutes } from './http/hub-routes.js';
+import { ownedCarts } from './http/owner-scope.js';
+import { opsRoutes } from './http/ops-routes.js';
+import { createLogger, requestLog, type Logger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Store } from './store/store.js';
 
 export interface AppDeps {
@@ -22,8 +41,26 @@ export interface AppDeps {
   maxPageSize: number;
   /** Validate every response against the spec too (on in tests). */
   validateResponses: boolean;
-  /** Called with unexpected errors (500s). */
-  logError: (err: unknown) => void;
+  /** Called with unexpected errors (500s), and the id of the request that met them. */
+  logError: (err: unknown, context?: { requestId?: string | undefined }) => void;
+  /** Bearer-token authentication; undefined = off (AUTH_MODE=off). */
+  auth?: AuthOptions | undefined;
+  /** CORS allowed origins; undefined = no CORS. */
+  corsOrigins?: string[] | undefined;
+  /** Express `trust proxy` (client IPs for rate limiting and logs behind a load balancer). */
+  trustProxy?: boolean | number | string[];
+  /** Deepest JSON nesting accepted in a body (default 32). */
+  jsonMaxDepth?: number;
+  /** Requests per minute per client IP; 0 or undefined = no limit. */
+  rateLimitPerMin?: number;
+  /** A request whose answer has not started by then gets a 503 (default 30 s). */
+  requestTimeoutMs?: number;
+  /** Request log; default: none. */
+  logger?: Logger;
+  /** Metrics registry and instruments; default: a fresh registry. */
+  metrics?: Metrics;
+  /** True once shutdown began (GET /ready answers 503). */
+  draining?: () => boolean;
 }
 
 /** The generated OpenAPI 3 document, loaded once. */
@@ -69,9 +106,14 @@ const allowed: [RegExp, string[]][] = [
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
+  const metrics = deps.metrics ?? createMetrics();
+  const logger = deps.logger ?? createLogger('silent');
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are the cart versions, set by the routes
   app.set('query parser', 'simple'); // values stay literals: no nested objects from a[b]=c
+  app.set('trust proxy', deps.trustProxy ?? false);
+  // Routes that send stored JSON text as is go through res.json instead when the validator watches.
+  app.set(validateResponsesSetting, deps.validateResponses);
 
   // JSON answers carry exactly the spec's media type (api-rules), which Express's res.json would
   // rewrite as "application/json; charset=utf-8"; this also skips its ETag and freshness work.
@@ -86,6 +128,19 @@ export function createApp(deps: AppDeps): express.Express {
     };
     next();
   });
+
+  app.use(requestId());
+  app.use(metrics.httpMetrics);
+  app.use(requestLog(logger, requestIdOf));
+  app.use(requestDeadline(deps.requestTimeoutMs ?? 30_000));
+  app.use(uriLengthLimit());
+  app.use(securityHeaders());
+  if (deps.corsOrigins !== undefined) app.use(corsPolicy(deps.corsOrigins));
+  app.use(
+    opsRoutes({ store: deps.store, registry: metrics.registry, draining: deps.draining ?? (() => false) }),
+  );
+  if (deps.rateLimitPerMin !== undefined && deps.rateLimitPerMin > 0)
+    app.use(basePath, rateLimitPerIp(deps.rateLimitPerMin));
 
   const api = express.Router();
 
@@ -108,6 +163,8 @@ export function createApp(deps: AppDeps): express.Express {
   api.get('/openapi.json', (_req: Request, res: Response) => {
     res.status(200).set('Content-Type', jsonType).json(apiSpec);
   });
+  // The entry point, the document and its docs are public: they describe the API, not its data.
+  api.use(docsRoutes(apiSpec, deps.auth !== undefined));
 
   api.use((req: Request, _res: Response, next: NextFunction) => {
     const entry = allowed.find(([re]) => re.test(req.path));
@@ -128,11 +185,14 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
+  if (deps.auth !== undefined) api.use(requireAuth(deps.auth));
+
   api.use(
     express.json({
       limit: deps.bodyLimit,
       strict: false,
       type: ['application/json', 'application/*+json'],
+      verify: jsonDepthLimit(deps.jsonMaxDepth ?? 32),
     }),
   );
 
@@ -148,13 +208,25 @@ export function createApp(deps: AppDeps): express.Express {
     }) as never,
   );
 
-  api.use(cartRoutes(deps.carts, { publicBaseUrl: deps.publicBaseUrl, maxPageSize: deps.maxPageSize }));
+  const routeOptions = { publicBaseUrl: deps.publicBaseUrl, maxPageSize: deps.maxPageSize };
+  const allCarts = cartRoutes(deps.carts, routeOptions);
+  api.use((req: Request, res: Response, next: NextFunction) => {
+    // A caller limited to its own carts gets routes over a service that sees only those.
+    const owner = principalOf(req)?.owner;
+    const routes = owner === undefined ? allCarts : cartRoutes(ownedCarts(deps.carts, owner), routeOptions);
+    routes(req, res, next);
+  });
   api.use(hubRoutes(deps.store, deps.newId));
 
   app.use(basePath, api);
   app.use((req: Request, res: Response) => {
     sendError(res, new AppError('NOT_FOUND', 'Not found', `No resource at ${req.path}`));
   });
-  app.use(errorHandler(deps.logError));
+  app.use(afterDeadline());
+  app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    errorHandler((e) => {
+      deps.logError(e, { requestId: requestIdOf(req) });
+    })(err, req, res, next);
+  });
   return app;
 }

@@ -21,6 +21,31 @@ export interface Config {
   notifyMaxAttempts: number;
   notifyTimeoutMs: number;
   notifyDenyPrivate: boolean;
+
+  /** `off` (default) serves everyone; `jwt` requires a bearer token (src/http/auth.ts). */
+  authMode: 'off' | 'jwt';
+  /** Where the signing keys are published (JWKS); or else authSecret. */
+  authJwksUrl: string | undefined;
+  /** An HS256 shared secret, or a PEM public key (local use). */
+  authSecret: string | undefined;
+  authIssuer: string | undefined;
+  authAudience: string | undefined;
+  /** The token claim holding the caller's party id; set, it limits callers to their own carts. */
+  authOwnerClaim: string | undefined;
+  /** Origins allowed by CORS; undefined = no CORS headers at all. `*` allows any origin. */
+  corsOrigins: string[] | undefined;
+  /** Express `trust proxy`: false, true, a hop count or a list of addresses/subnets. */
+  trustProxy: boolean | number | string[];
+  /** Deepest nesting of arrays and objects accepted in a JSON body. */
+  jsonMaxDepth: number;
+  /** Requests per minute per client IP; 0 = no limit. */
+  rateLimitPerMin: number;
+  /** Longest a request may take, receiving it and answering it. */
+  requestTimeoutMs: number;
+  /** On SIGTERM/SIGINT: how long in-flight requests and deliveries may take. */
+  shutdownGraceMs: number;
+  /** Worker processes sharing the port (node:cluster); 1 = no cluster. */
+  clusterWorkers: number;
 }
 
 export class ConfigError extends Error {
@@ -121,7 +146,85 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     notifyMaxAttempts: int('NOTIFY_MAX_ATTEMPTS', 10, 1, 100),
     notifyTimeoutMs: int('NOTIFY_TIMEOUT_MS', 5000, 1, 600_000),
     notifyDenyPrivate: bool('NOTIFY_DENY_PRIVATE', false),
+    ...authConfig(env, problems),
+    corsOrigins: list(env.CORS_ORIGINS),
+    trustProxy: trustProxy(env.TRUST_PROXY, problems),
+    jsonMaxDepth: int('JSON_MAX_DEPTH', 32, 1, 1000),
+    rateLimitPerMin: int('RATE_LIMIT_PER_MIN', 0, 0, 10_000_000),
+    requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 30_000, 1, 3_600_000),
+    shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
+    clusterWorkers: int('CLUSTER_WORKERS', 1, 1, 256),
   };
   if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** A comma-separated list, trimmed, empty entries dropped; undefined when unset or empty. */
+function list(raw: string | undefined): string[] | undefined {
+  const items = (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  return items.length === 0 ? undefined : items;
+}
+
+function trustProxy(raw: string | undefined, problems: string[]): boolean | number | string[] {
+  if (raw === undefined || raw.trim() === '' || raw === 'false' || raw === '0') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 100) problems.push(`TRUST_PROXY hop count must be at most 100, got "${raw}"`);
+    return hops;
+  }
+  const entries = list(raw) ?? [];
+  const bad = entries.filter(
+    (e) => !/^[0-9A-Fa-f:.]+(\/\d{1,3})?$|^(loopback|linklocal|uniquelocal)$/.test(e),
+  );
+  if (bad.length > 0)
+    problems.push(
+      `TRUST_PROXY must be true, false, a hop count or addresses/subnets, got "${bad.join(', ')}"`,
+    );
+  return entries;
+}
+
+type AuthConfig = Pick<
+  Config,
+  'authMode' | 'authJwksUrl' | 'authSecret' | 'authIssuer' | 'authAudience' | 'authOwnerClaim'
+>;
+
+function authConfig(env: Record<string, string | undefined>, problems: string[]): AuthConfig {
+  const opt = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const mode = opt('AUTH_MODE') ?? 'off';
+  if (mode !== 'off' && mode !== 'jwt') problems.push(`AUTH_MODE must be one of off, jwt, got "${mode}"`);
+  const config: AuthConfig = {
+    authMode: mode === 'jwt' ? 'jwt' : 'off',
+    authJwksUrl: opt('AUTH_JWKS_URL'),
+    // A PEM keeps its line breaks; env files often carry them as literal "\n".
+    authSecret: opt('AUTH_SECRET')?.replaceAll('\\n', '\n'),
+    authIssuer: opt('AUTH_ISSUER'),
+    authAudience: opt('AUTH_AUDIENCE'),
+    authOwnerClaim: opt('AUTH_OWNER_CLAIM'),
+  };
+  if (config.authMode !== 'jwt') return config;
+  const { authJwksUrl: jwks, authSecret: secret } = config;
+  if (jwks === undefined && secret === undefined)
+    problems.push('AUTH_MODE=jwt needs AUTH_JWKS_URL or AUTH_SECRET');
+  if (jwks !== undefined && secret !== undefined)
+    problems.push('set only one of AUTH_JWKS_URL and AUTH_SECRET');
+  if (jwks !== undefined) {
+    let ok = false;
+    try {
+      ok = ['http:', 'https:'].includes(new URL(jwks).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) problems.push(`AUTH_JWKS_URL must be an absolute http(s) URL, got "${jwks}"`);
+  }
+  // RFC 7518 section 3.2: an HS256 key must be at least as long as the hash output (256 bits).
+  if (secret !== undefined && !secret.startsWith('-----BEGIN') && Buffer.byteLength(secret) < 32)
+    problems.push('AUTH_SECRET must be a PEM public key or a shared secret of at least 32 bytes');
   return config;
 }

@@ -16,6 +16,7 @@ export const errorCodes = [
   'UNSUPPORTED_MEDIA_TYPE',
   'TOO_MANY_REQUESTS',
   'STORE_UNAVAILABLE',
+  'SERVICE_UNAVAILABLE', // not the store: a dependency such as the JWKS, a timeout, shutting down
   'INTERNAL',
 ] as const;
 

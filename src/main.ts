@@ -1,10 +1,155 @@
-/** The process: load config, open store, serve, and shut down cleanly on SIGTERM/SIGINT. */
-import { ConfigError, loadConfig } from './config.js';
-import { openStore } from './store/open-store.js';
+/**
+ * The process: load config, open store, serve, and shut down cleanly on SIGTERM/SIGINT.
+ *
+ * With CLUSTER_WORKERS=N (N > 1) this process is a primary that forks N workers sharing one port
+ * (node:cluster), restarts a worker that dies unexpectedly, forwards SIGTERM/SIGINT to the
+ * workers and exits once they all have. Each worker is the single-process server below.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger, type Logger } from './observability/logger.js';
 import { startServer } from './server.js';
+import { openStore } from './store/open-store.js';
 
-async function main(): Promise<void> {
-  let config;
+const signals = ['SIGTERM', 'SIGINT'] as const;
+
+/** Past the grace period, the time left for the store and the logs before the process gives up. */
+const closeMarginMs = 5_000;
+
+const hostForUrl = (host: string): string => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+
+function exitOnCrash(logger: Logger): void {
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) => {
+    logger.fatal({ err }, 'unhandled rejection');
+    process.exit(1);
+  });
+}
+
+async function runServer(config: Config, logger: Logger): Promise<void> {
+  const store = await openStore(config);
+  const running = await startServer(config, store, { logger });
+  logger.info(
+    { url: running.url, api: `${running.url}/tmf-api/shoppingCart/v4/`, store: store.name },
+    'listening',
+  );
+
+  let stopping = false;
+  const stop = (reason: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason, graceMs: config.shutdownGraceMs }, 'shutting down');
+    const deadline = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs + closeMarginMs);
+    deadline.unref();
+    running
+      .close()
+      .then(() => store.close())
+      .then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  for (const signal of signals)
+    process.on(signal, () => {
+      stop(signal);
+    });
+  // A worker whose primary is gone has nobody to restart or stop it: stop now.
+  if (cluster.isWorker)
+    process.on('disconnect', () => {
+      stop('primary gone');
+    });
+}
+
+function runPrimary(config: Config, logger: Logger): void {
+  const wanted = config.clusterWorkers;
+  let stopping = false;
+  let failed = false;
+  let announced = false;
+  const listening = new Set<number>();
+  const restarts: number[] = [];
+  const live = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
+
+  const fork = (): void => {
+    const worker = cluster.fork();
+    logger.info({ workerPid: worker.process.pid }, 'worker started');
+  };
+
+  cluster.on('listening', (worker, address) => {
+    logger.info({ workerPid: worker.process.pid, port: address.port }, 'worker listening');
+    listening.add(worker.id);
+    if (!announced && listening.size >= wanted) {
+      announced = true;
+      const url = `http://${hostForUrl(config.host)}:${address.port}`;
+      logger.info({ url, api: `${url}/tmf-api/shoppingCart/v4/`, workers: wanted }, 'listening');
+    }
+  });
+
+  cluster.on('exit', (worker, code, signal) => {
+    const pid = worker.process.pid;
+    listening.delete(worker.id);
+    if (stopping) {
+      if (code !== 0) failed = true;
+      logger.info({ workerPid: pid, code, signal }, 'worker stopped');
+      if (live().length === 0) {
+        logger.info('stopped');
+        process.exit(failed ? 1 : 0);
+      }
+      return;
+    }
+    logger.error({ workerPid: pid, code, signal }, 'worker died; starting another');
+    // A worker that keeps dying (bad config, store down) must not be restarted forever.
+    const now = Date.now();
+    restarts.push(now);
+    while (restarts.length > 0 && (restarts[0] ?? now) < now - 60_000) restarts.shift();
+    if (restarts.length > 5 * wanted) {
+      logger.fatal({ restarts: restarts.length }, 'workers keep dying; giving up');
+      failed = true;
+      stopAll('crash loop');
+      return;
+    }
+    fork();
+  });
+
+  const stopAll = (reason: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason, workers: live().length }, 'shutting down workers');
+    const workers = live();
+    if (workers.length === 0) process.exit(failed ? 1 : 0);
+    for (const w of workers) w.process.kill('SIGTERM');
+    const deadline = setTimeout(
+      () => {
+        logger.error('workers did not stop in time; killing them');
+        for (const w of live()) w.process.kill('SIGKILL');
+        process.exit(1);
+      },
+      config.shutdownGraceMs + 2 * closeMarginMs,
+    );
+    deadline.unref();
+  };
+  for (const signal of signals)
+    process.on(signal, () => {
+      stopAll(signal);
+    });
+
+  logger.info({ workers: wanted }, 'starting workers');
+  for (let i = 0; i < wanted; i++) fork();
+}
+
+function main(): void {
+  let config: Config;
   try {
     config = loadConfig();
   } catch (e) {
@@ -14,21 +159,19 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const store = await openStore(config);
-  const running = await startServer(config, store);
-  console.log(`TMF663 shopping cart API on ${running.url}/tmf-api/shoppingCart/v4/ (store: ${store.name})`);
-  const stop = (signal: string): void => {
-    console.log(`${signal}: shutting down`);
-    void running
-      .close()
-      .then(() => store.close())
-      .then(() => process.exit(0));
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  const primary = config.clusterWorkers > 1 && cluster.isPrimary;
+  const logger = createLogger(config.logLevel, undefined, {
+    role: primary ? 'primary' : cluster.isWorker ? 'worker' : 'server',
+  });
+  exitOnCrash(logger);
+  if (primary) {
+    runPrimary(config, logger);
+    return;
+  }
+  runServer(config, logger).catch((err: unknown) => {
+    logger.fatal({ err }, 'could not start');
+    process.exit(1);
+  });
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+main();

@@ -46,7 +46,8 @@ export interface CartService {
 }
 
 /** Epoch ms of a date-time, read exactly as the query evaluator and SQLite read it. */
-const ms = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : parseDateTime(iso));
+const ms = (iso: string | undefined): number | undefined =>
+  iso === undefined ? undefined : parseDateTime(iso);
 
 function assertValidPeriod(cart: ShoppingCart): void {
   const start = ms(cart.validFor?.startDateTime);

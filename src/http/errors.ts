@@ -20,12 +20,13 @@ export const statusOf: Record<ErrorCode, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   TOO_MANY_REQUESTS: 429,
   STORE_UNAVAILABLE: 503,
+  SERVICE_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
 
 const codeOfStatus = new Map<number, ErrorCode>(
   (Object.entries(statusOf) as [ErrorCode, number][])
-    .filter(([c]) => c !== 'VERSION_CONFLICT')
+    .filter(([c]) => c !== 'VERSION_CONFLICT' && c !== 'SERVICE_UNAVAILABLE')
     .map(([c, s]) => [s, c]),
 );
 

@@ -198,7 +198,7 @@ describe('hub subscriptions and event notifications', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tmf663-restart-'));
     const path = join(dir, 'r.db');
     const l = await listen();
-    const env = { PORT: '0', HOST: '127.0.0.1', SQLITE_PATH: path };
+    const env = { PORT: '0', HOST: '127.0.0.1', SQLITE_PATH: path, LOG_LEVEL: 'silent' };
     try {
       // First life: the listener is down (answers 503), so the event stays pending.
       l.script = Array<number>(100).fill(503);

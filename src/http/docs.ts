@@ -1,0 +1,32 @@
+/**
+ * Interactive API documentation (Swagger UI) for the generated OpenAPI document. Swagger UI's
+ * assets are served from node_modules (swagger-ui-dist), never from a CDN. With authentication
+ * on, the document shown carries a bearer scheme so that "Authorize" can send a token.
+ */
+import { Router, type Request, type Response } from 'express';
+import swaggerUi from 'swagger-ui-express';
+
+export function docsRoutes(spec: Record<string, unknown>, bearer: boolean): Router {
+  const doc = bearer
+    ? {
+        ...spec,
+        components: {
+          ...(spec.components as Record<string, unknown> | undefined),
+          securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        },
+        security: [{ bearerAuth: [] }],
+      }
+    : spec;
+  const options = { swaggerOptions: { validatorUrl: null }, customSiteTitle: 'TMF663 Shopping Cart API' };
+  const router = Router();
+  // The page links its assets relatively ("./swagger-ui.css"): it must be served at docs/.
+  router.get('/docs', (req: Request, res: Response, next) => {
+    if (req.originalUrl.split('?')[0]?.endsWith('/docs')) {
+      res.redirect(301, req.originalUrl.replace(/\/docs(\?|$)/, '/docs/$1'));
+      return;
+    }
+    next();
+  });
+  router.use('/docs', swaggerUi.serveFiles(doc, options), swaggerUi.setup(doc, options));
+  return router;
+}

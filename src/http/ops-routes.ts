@@ -1,0 +1,50 @@
+/**
+ * Operations endpoints outside the TMF base path: liveness, readiness and Prometheus metrics.
+ * They need no token (probes and scrapers carry none); keep /metrics off public ingresses.
+ */
+import { Router } from 'express';
+import type { Registry } from 'prom-client';
+import { AppError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { jsonType, sendError } from './errors.js';
+
+export interface OpsOptions {
+  store: Store;
+  registry: Registry;
+  /** True once shutdown began: readiness fails so load balancers stop sending traffic. */
+  draining: () => boolean;
+}
+
+export function opsRoutes(options: OpsOptions): Router {
+  const router = Router();
+
+  router.get('/health', (_req, res) => {
+    res.status(200).set('Content-Type', jsonType).set('Cache-Control', 'no-store').json({ status: 'ok' });
+  });
+
+  router.get('/ready', async (_req, res) => {
+    res.set('Cache-Control', 'no-store');
+    if (options.draining()) {
+      sendError(res, new AppError('SERVICE_UNAVAILABLE', 'Shutting down', 'This instance is shutting down'));
+      return;
+    }
+    try {
+      await options.store.ping();
+    } catch {
+      sendError(res, new AppError('STORE_UNAVAILABLE', 'Store unavailable', 'The store cannot be reached'));
+      return;
+    }
+    res.status(200).set('Content-Type', jsonType).json({ status: 'ok', store: options.store.name });
+  });
+
+  router.get('/metrics', async (_req, res) => {
+    const text = await options.registry.metrics();
+    res
+      .status(200)
+      .set('Content-Type', options.registry.contentType)
+      .set('Cache-Control', 'no-store')
+      .end(text);
+  });
+
+  return router;
+}

@@ -253,6 +253,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       if (t) clearTimeout(t);
     },
     runOnce: async () => {
+      // A round already under way may have read the clock and the queue before this call:
+      // let it finish, so the round awaited below starts after the call did.
+      if (round) await round;
       await runRound();
       await Promise.all(inFlight.values());
     },

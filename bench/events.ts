@@ -1,0 +1,150 @@
+/**
+ * npm run bench:events: does a slow subscriber slow down requests? Runs the built server as its
+ * own process, fires a burst of 1,000 cart writes (10 at a time) and records each request's
+ * latency, first with no subscriber, then with one subscriber whose listener takes 1 s per
+ * answer. Requests must not wait for delivery, so the two should be within a few milliseconds.
+ * Prints both and writes bench/results-events.json.
+ *
+ *   npm run bench:events [-- --writes 1000]
+ */
+import { execSync, spawn } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchCart } from './data.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const writesArg = process.argv.indexOf('--writes');
+const writes = writesArg >= 0 ? Number(process.argv[writesArg + 1]) : 1000;
+const concurrency = 10;
+const basePath = '/tmf-api/shoppingCart/v4';
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => {
+        resolve(a && typeof a === 'object' ? a.port : 0);
+      });
+    });
+  });
+
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+
+async function burst(url: string): Promise<{ p50: number; p99: number; mean: number }> {
+  const latencies: number[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < writes) {
+      const i = next++;
+      const started = performance.now();
+      const res = await fetch(`${url}/shoppingCart`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(benchCart(i)),
+      });
+      await res.arrayBuffer();
+      if (res.status !== 201) throw new Error(`POST answered ${res.status}`);
+      latencies.push(performance.now() - started);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  latencies.sort((a, b) => a - b);
+  const round = (n: number): number => Math.round(n * 100) / 100;
+  return {
+    p50: round(percentile(latencies, 50)),
+    p99: round(percentile(latencies, 99)),
+    mean: round(latencies.reduce((a, b) => a + b, 0) / latencies.length),
+  };
+}
+
+async function main(): Promise<void> {
+  execSync('npm run build --silent', { cwd: root, stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'tmf663-bench-events-'));
+  // The slow subscriber: answers every notification after one second.
+  let received = 0;
+  const listener = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received++;
+      setTimeout(() => {
+        res.statusCode = 201;
+        res.end();
+      }, 1000);
+    });
+  });
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const listenerAddress = listener.address();
+  const listenerUrl = `http://127.0.0.1:${listenerAddress && typeof listenerAddress === 'object' ? listenerAddress.port : 0}/events`;
+  const port = await freePort();
+  const api = spawn(process.execPath, [join(root, 'dist/src/main.js')], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      STORE: 'sqlite',
+      SQLITE_PATH: join(dir, 'events.db'),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}${basePath}`;
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        if ((await fetch(`${url}/`)).ok) break;
+      } catch {
+        // not up yet
+      }
+      if (i > 300) throw new Error('server did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await burst(url); // warm-up
+    const without = await burst(url);
+    console.log(
+      `no subscriber:          p50 ${without.p50} ms  p99 ${without.p99} ms  mean ${without.mean} ms`,
+    );
+    const sub = await fetch(`${url}/hub`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ callback: listenerUrl }),
+    });
+    if (sub.status !== 201) throw new Error(`subscribing answered ${sub.status}`);
+    const withSlow = await burst(url);
+    console.log(
+      `one slow subscriber:    p50 ${withSlow.p50} ms  p99 ${withSlow.p99} ms  mean ${withSlow.mean} ms`,
+    );
+    console.log(
+      `difference:             p50 ${(withSlow.p50 - without.p50).toFixed(2)} ms  p99 ${(withSlow.p99 - without.p99).toFixed(2)} ms`,
+    );
+    console.log(`notifications received by the slow listener during the burst: ${received}`);
+    writeFileSync(
+      join(root, 'bench', 'results-events.json'),
+      JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          writes,
+          concurrency,
+          without,
+          withSlowSubscriber: withSlow,
+          receivedDuringBurst: received,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+  } finally {
+    api.kill('SIGTERM');
+    listener.closeAllConnections();
+    listener.close();
+    await new Promise((r) => api.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

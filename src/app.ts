@@ -28,6 +28,7 @@ import {
 import { hubRoutes } from './http/hub-routes.js';
 import { ownedCarts } from './http/owner-scope.js';
 import { opsRoutes } from './http/ops-routes.js';
+import { memoisePathToRegexp } from './http/route-regexp-cache.js';
 import { createLogger, requestLog, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Store } from './store/store.js';
@@ -105,6 +106,7 @@ const allowed: [RegExp, string[]][] = [
 ];
 
 export function createApp(deps: AppDeps): express.Express {
+  memoisePathToRegexp();
   const app = express();
   const metrics = deps.metrics ?? createMetrics();
   const logger = deps.logger ?? createLogger('silent');

@@ -7,7 +7,7 @@ import cors from 'cors';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
-import { ulid } from 'ulid';
+import { newUlid } from '../ids.js';
 import { AppError } from '../errors.js';
 import { sendError } from './errors.js';
 
@@ -25,7 +25,7 @@ export const requestIdOf = (req: Request): string | undefined => requestIds.get(
 export function requestId(): RequestHandler {
   return (req, res, next) => {
     const incoming = req.get('X-Request-ID');
-    const id = incoming !== undefined && saneRequestId.test(incoming) ? incoming : ulid();
+    const id = incoming !== undefined && saneRequestId.test(incoming) ? incoming : newUlid();
     requestIds.set(req, id);
     res.setHeader('X-Request-ID', id);
     next();

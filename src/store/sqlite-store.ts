@@ -182,8 +182,8 @@ export function openSqliteStore(options: SqliteOptions): Store {
     ping: db.prepare(`SELECT 1`),
   };
 
-  const writeKeys = (id: string, doc: ShoppingCart): void => {
-    stmt.deleteKeys.run(id);
+  const writeKeys = (id: string, doc: ShoppingCart, isNew = false): void => {
+    if (!isNew) stmt.deleteKeys.run(id);
     for (const { kind, value } of extractKeys(doc)) stmt.insertKey.run(id, kind, value);
   };
   const writeOutbox = (events: OutboxEvent[]): void => {
@@ -194,7 +194,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
     const id = doc.id ?? '';
     const json = JSON.stringify(doc);
     stmt.insert.run({ id, doc: json, now: meta.now, expiresAt: meta.expiresAt ?? null });
-    writeKeys(id, doc);
+    writeKeys(id, doc, true); // the insert succeeded, so no keys of this id exist
     writeOutbox(events);
     return storedCart(json, 1, meta.now, meta.now, doc);
   });

@@ -379,8 +379,8 @@ describe('Helm chart', () => {
   });
 });
 
-describe('docs/operations.md', () => {
-  const doc = read('docs/operations.md');
+describe('README.md (Operations section)', () => {
+  const doc = read('README.md');
 
   it('documents every configuration variable the server reads', () => {
     const variables = configVariables();

@@ -76,6 +76,39 @@ export function createCartService(deps: CartServiceDeps): CartService {
     return found;
   };
 
+  const preconditionFailed = (id: string): AppError =>
+    new AppError(
+      'PRECONDITION_FAILED',
+      'Precondition failed',
+      `If-Match does not name the current version of ${id}`,
+    );
+
+  /**
+   * Optimistic concurrency: reads the cart and lets `step` write its change conditional on the
+   * version it read. Without If-Match, a VERSION_CONFLICT means someone else wrote first, so the
+   * same step runs again on the newer cart (up to maxAttempts, then 409); with If-Match the client
+   * asked for that exact version, so a mismatch is a 412 and nothing is written.
+   */
+  const withVersion = async <T>(
+    id: string,
+    ifMatch: number | undefined,
+    step: (current: StoredCart) => Promise<T>,
+  ): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      const current = await load(id);
+      if (ifMatch !== undefined && current.version !== ifMatch) throw preconditionFailed(id);
+      try {
+        return await step(current);
+      } catch (e) {
+        if (!(e instanceof AppError) || e.code !== 'VERSION_CONFLICT') throw e;
+        if (ifMatch !== undefined) throw preconditionFailed(id);
+        if (attempt >= maxAttempts) {
+          throw new AppError('CONFLICT', 'Conflict', `${id} kept changing concurrently; try again`);
+        }
+      }
+    }
+  };
+
   return {
     async create(input, hrefOf, ctx) {
       const now = deps.now();
@@ -109,84 +142,32 @@ export function createCartService(deps: CartServiceDeps): CartService {
 
     list: (query) => store.listCarts(query, deps.now().getTime()),
 
-    async patch(id, mediaType, body, ifMatch, ctx) {
-      // Optimistic concurrency: read, apply, write only if the version is unchanged. Without
-      // If-Match a conflict means someone else wrote first, so the same patch is re-applied to
-      // the newer cart; with If-Match the client asked for that exact version (412).
-      for (let attempt = 1; ; attempt++) {
-        const current = await load(id);
-        if (ifMatch !== undefined && current.version !== ifMatch) {
-          throw new AppError(
-            'PRECONDITION_FAILED',
-            'Precondition failed',
-            `If-Match does not match the current version of ${id}`,
-          );
-        }
+    patch: (id, mediaType, body, ifMatch, ctx) =>
+      withVersion(id, ifMatch, async (current) => {
         const patched = applyCartPatch(current.doc, mediaType, body);
         assertValidCart(patched);
         const cart = priceCart(patched, { rounding: deps.roundingMode });
         const changed = changedAttributes(current.doc, cart);
         if (changed.length === 0) return current;
         const nowIso = deps.now().toISOString();
-        try {
-          const stored = await store.replaceCart(
-            id,
-            current.version,
-            cart,
-            { now: nowIso, expiresAt: ms(cart.validFor?.endDateTime) },
-            events('ShoppingCartAttributeValueChangeEvent', cart, ctx, nowIso, changed.join(',')),
-          );
-          wrote();
-          return stored;
-        } catch (e) {
-          if (e instanceof AppError && e.code === 'VERSION_CONFLICT') {
-            if (ifMatch !== undefined) {
-              throw new AppError(
-                'PRECONDITION_FAILED',
-                'Precondition failed',
-                `${id} changed since the version in If-Match`,
-              );
-            }
-            if (attempt < maxAttempts) continue;
-            throw new AppError('CONFLICT', 'Conflict', `${id} kept changing concurrently; try again`);
-          }
-          throw e;
-        }
-      }
-    },
+        const stored = await store.replaceCart(
+          id,
+          current.version,
+          cart,
+          { now: nowIso, expiresAt: ms(cart.validFor?.endDateTime) },
+          events('ShoppingCartAttributeValueChangeEvent', cart, ctx, nowIso, changed.join(',')),
+        );
+        wrote();
+        return stored;
+      }),
 
-    async remove(id, ifMatch, ctx) {
-      for (let attempt = 1; ; attempt++) {
-        const current = await load(id);
-        if (ifMatch !== undefined && current.version !== ifMatch) {
-          throw new AppError(
-            'PRECONDITION_FAILED',
-            'Precondition failed',
-            `If-Match does not match the current version of ${id}`,
-          );
-        }
+    remove: (id, ifMatch, ctx) =>
+      withVersion(id, ifMatch, async (current) => {
         const nowIso = deps.now().toISOString();
         const evts: OutboxEvent[] = events('ShoppingCartDeleteEvent', current.doc, ctx, nowIso);
-        try {
-          const gone = await store.deleteCart(id, current.version, Date.parse(nowIso), evts);
-          if (!gone) throw notFound(`No shopping cart with id ${id}`);
-          wrote();
-          return;
-        } catch (e) {
-          if (e instanceof AppError && e.code === 'VERSION_CONFLICT') {
-            if (ifMatch !== undefined) {
-              throw new AppError(
-                'PRECONDITION_FAILED',
-                'Precondition failed',
-                `${id} changed since the version in If-Match`,
-              );
-            }
-            if (attempt < maxAttempts) continue;
-            throw new AppError('CONFLICT', 'Conflict', `${id} kept changing concurrently; try again`);
-          }
-          throw e;
-        }
-      }
-    },
+        const gone = await store.deleteCart(id, current.version, Date.parse(nowIso), evts);
+        if (!gone) throw notFound(`No shopping cart with id ${id}`);
+        wrote();
+      }),
   };
 }

@@ -2,7 +2,7 @@
  * Cart pricing: the server computes every cart item's `itemTotalPrice` and the cart's
  * `cartTotalPrice`. These are server-owned: whatever the client sent for them, or for the v4
  * spelling `ItemTotalPrice`, is ignored and replaced, and `ItemTotalPrice` is removed. The same
- * contract, in Markdown for the README, is src/cart/PRICING.md; keep the two in step.
+ * contract, in Markdown, is the README section "Pricing: the algorithm"; keep the two in step.
  *
  * Inputs
  * - Each cart item has `quantity` (an integer >= 1, default 1; 0, negative or fractional is a 400),

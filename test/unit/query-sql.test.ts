@@ -346,4 +346,21 @@ describe('query/sql: the SQL text', () => {
     expect(plan('id=f01')).to.match(/SEARCH c USING (COVERING )?INDEX sqlite_autoindex_carts_1/);
     db.close();
   });
+
+  it('adds a byte-search prefilter only where a value can match nothing but a string', () => {
+    const where = (raw: string) => compileWhere(parseListQuery(raw, { maxPageSize: 100 }).filter);
+    const text = where('channelCode=ch-7');
+    expect(text.sql).to.contain('instr(c.doc, ?)');
+    expect(text.params).to.include('"channelCode":').and.include('"ch-7"');
+    expect(where('channelCode!=ch-7').sql).to.contain('instr(c.doc, ?)');
+    for (const raw of [
+      'channelCode=5',
+      'channelCode=true',
+      'channelCode.gt=a',
+      'id=x',
+      'relatedParty.id=p',
+    ]) {
+      expect(where(raw).sql, raw).to.not.contain('instr(');
+    }
+  });
 });

@@ -347,6 +347,13 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
   const subscriptions: Collection<SubscriptionDoc> = db.collection<SubscriptionDoc>('subscriptions');
   const counters: Collection<CounterDoc> = db.collection<CounterDoc>('counters');
 
+  // An event is for the subscriptions that exist when it happens: with none there is nobody to
+  // tell, and nothing is recorded (as in SQLite). Without transactions the look is just before
+  // the write; a subscription made at the same moment may or may not see that write's event,
+  // as with any two concurrent requests.
+  const recordable = async (events: OutboxEvent[]): Promise<OutboxEvent[]> =>
+    events.length > 0 && (await subscriptions.findOne({}, { projection: { _id: 1 } })) !== null ? events : [];
+
   const writeLock = keyedLock();
   const counterKey = '\u0000counter';
 
@@ -369,7 +376,7 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
     const stored = encodeDocument(doc);
     const expiresAt = toDate(meta.expiresAt);
     const dates = dateShadow(doc);
-    const pending = events.map(encodeEvent);
+    const pending = (await recordable(events)).map(encodeEvent);
     try {
       await carts.insertOne({
         _id: id,
@@ -438,7 +445,8 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
         '_m.dates': dateShadow(doc),
       },
     };
-    if (events.length > 0) update.$push = { '_m.pending': { $each: events.map(encodeEvent) } };
+    const recorded = await recordable(events);
+    if (recorded.length > 0) update.$push = { '_m.pending': { $each: recorded.map(encodeEvent) } };
     // FerretDB 1.24 cannot project a findAndModify result, so the whole document comes back.
     const before = await carts.findOneAndUpdate({ _id: id, '_m.version': expected, ...live(nowMs) }, update, {
       returnDocument: 'before',
@@ -459,7 +467,8 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
       $set: { '_m.deleted': true, '_m.updatedAt': new Date(nowMs).toISOString() },
       $inc: { '_m.version': 1 },
     };
-    if (events.length > 0) update.$push = { '_m.pending': { $each: events.map(encodeEvent) } };
+    const recorded = await recordable(events);
+    if (recorded.length > 0) update.$push = { '_m.pending': { $each: recorded.map(encodeEvent) } };
     for (let attempt = 1; ; attempt++) {
       const filter: Filter<CartDoc> = { _id: id, ...live(nowMs) };
       if (expected !== undefined) filter['_m.version'] = expected;

@@ -180,13 +180,18 @@ export function openSqliteStore(options: SqliteOptions): Store {
     deleteSub: db.prepare(`DELETE FROM subscriptions WHERE id = ?`),
     deleteSubDeliveries: db.prepare(`DELETE FROM deliveries WHERE subscription_id = ?`),
     ping: db.prepare(`SELECT 1`),
+    anySubscription: db.prepare<[], { one: number }>(`SELECT 1 AS one FROM subscriptions LIMIT 1`),
   };
 
   const writeKeys = (id: string, doc: ShoppingCart, isNew = false): void => {
     if (!isNew) stmt.deleteKeys.run(id);
     for (const { kind, value } of extractKeys(doc)) stmt.insertKey.run(id, kind, value);
   };
+  // An event is for the subscriptions that exist when it happens: with none there is nobody to
+  // tell, and nothing is recorded. Asked inside the write's transaction, so it is exact even
+  // across processes sharing the file.
   const writeOutbox = (events: OutboxEvent[]): void => {
+    if (events.length === 0 || stmt.anySubscription.get() === undefined) return;
     for (const e of events) stmt.insertOutbox.run({ ...e, body: JSON.stringify(e.body) });
   };
 

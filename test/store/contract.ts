@@ -277,6 +277,11 @@ const streams = (list: readonly Delivery[]): Record<string, string[]> => {
   return out;
 };
 
+/** Events are recorded only while someone is subscribed, so tests of the outbox subscribe first. */
+async function listening(s: Store): Promise<void> {
+  await s.createSubscription({ id: 'contract-listener', callback: 'http://l/contract', query: 'contract' });
+}
+
 export function runStoreContract(
   name: string,
   open: () => Promise<Store>,
@@ -429,6 +434,7 @@ export function runStoreContract(
       });
 
       test('creating an id that exists throws CONFLICT; the id of a deleted cart can be used again', async (s) => {
+        await listening(s);
         await s.createCart(cart('c-1'), meta(new Date()), []);
         await expectAppError(s.createCart(cart('c-1'), meta(new Date()), []), 'CONFLICT');
         expect(
@@ -471,6 +477,7 @@ export function runStoreContract(
       });
 
       test('20 parallel read-append-replace tasks retrying on VERSION_CONFLICT end with 20 items at version 21', async (s) => {
+        await listening(s);
         const now = new Date();
         await s.createCart(cart('par-1', { cartItem: [] }), meta(now), [
           event('ShoppingCartCreateEvent', cart('par-1'), 'par-0'),
@@ -586,6 +593,7 @@ export function runStoreContract(
 
     describe('expiry', () => {
       test('an expired cart is neither read, listed, replaced nor deleted, and purgeExpired removes it', async (s) => {
+        await listening(s);
         // Expiry is judged at the caller's clock; the instants lie ahead of the real one so that
         // a server-side TTL sweep (MongoDB) cannot act during the test.
         const start = Date.now() + 60 * 60_000;
@@ -696,6 +704,7 @@ export function runStoreContract(
       };
 
       test('routeOutbox moves the events of create, replace and delete into deliveries, in order per cart', async (s) => {
+        await listening(s);
         await writeAndRoute(s);
         const all = await drain(s, Date.parse(t0));
         expect(all).to.have.length(8);
@@ -723,6 +732,7 @@ export function runStoreContract(
       });
 
       test('the events of a deleted cart survive the delete', async (s) => {
+        await listening(s);
         const doc = fullCart('gone');
         await s.createCart(doc, meta(t0), [event('ShoppingCartCreateEvent', doc, 'g1', t0)]);
         expect(
@@ -740,6 +750,7 @@ export function runStoreContract(
       });
 
       test('routeOutbox moves at most max events and keeps the rest for the next call', async (s) => {
+        await listening(s);
         for (const n of [1, 2, 3]) {
           await s.createCart(cart(`m${n}`), meta(t0), [
             event('ShoppingCartCreateEvent', cart(`m${n}`), `m${n}`, t0),
@@ -760,14 +771,20 @@ export function runStoreContract(
         });
       });
 
-      test('routeOutbox routes an event to nobody when no one subscribed, and it is gone', async (s) => {
+      test('an event is recorded only while someone is subscribed; routed to nobody, it is gone', async (s) => {
+        await s.createCart(cart('n0'), meta(t0), [event('ShoppingCartCreateEvent', cart('n0'), 'n0', t0)]);
+        expect(await s.pendingDeliveries(), 'nobody subscribed: nothing recorded').to.equal(0);
+        expect(await s.routeOutbox(() => [], 100)).to.equal(0);
+        await listening(s);
         await s.createCart(cart('n1'), meta(t0), [event('ShoppingCartCreateEvent', cart('n1'), 'n1', t0)]);
+        expect(await s.pendingDeliveries()).to.equal(1);
         expect(await s.routeOutbox(() => [], 100)).to.equal(1);
         expect(await s.pendingDeliveries()).to.equal(0);
         expect(await s.dueDeliveries(Date.parse(t0), 10)).to.deep.equal([]);
       });
 
       test('dueDeliveries returns only the oldest delivery per (subscription, cart)', async (s) => {
+        await listening(s);
         await writeAndRoute(s);
         const due = await s.dueDeliveries(Date.parse(t0), 100);
         expect(due.map((d) => `${d.subscriptionId}/${d.cartId}/${d.eventId}`).sort()).to.deep.equal([
@@ -781,6 +798,7 @@ export function runStoreContract(
       });
 
       test('retryDelivery holds the pair back until due; deadLetter sets it aside; completeDelivery removes it', async (s) => {
+        await listening(s);
         await writeAndRoute(s);
         const now = Date.parse(t0);
         await s.retryDelivery('x1', 'A', 1, now + 1000);

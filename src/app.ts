@@ -12,6 +12,7 @@ import type { CartService } from './cart/cart-service.js';
 import { AppError } from './errors.js';
 import { principalOf, requireAuth, type AuthOptions } from './http/auth.js';
 import { basePath, cartRoutes, validateResponsesSetting } from './http/cart-routes.js';
+import { chain } from './http/chain.js';
 import { docsRoutes } from './http/docs.js';
 import { errorHandler, jsonType, sendError } from './http/errors.js';
 import {
@@ -120,23 +121,25 @@ export function createApp(deps: AppDeps): express.Express {
   // JSON answers carry exactly the spec's media type (api-rules), which Express's res.json would
   // rewrite as "application/json; charset=utf-8"; this also skips its ETag and freshness work.
   // Installed first, so the response validator (in tests) wraps this res.json.
-  app.use((_req: Request, res: Response, next: NextFunction) => {
-    res.json = function json(this: Response, body: unknown) {
-      const text = JSON.stringify(body);
-      this.setHeader('Content-Type', jsonType);
-      this.setHeader('Content-Length', Buffer.byteLength(text));
-      this.end(text);
-      return this;
-    };
-    next();
-  });
+  // Set on this app's response prototype, so the response validator (in tests) wraps it.
+  app.response.json = function json(this: Response, body: unknown) {
+    const text = JSON.stringify(body);
+    this.setHeader('Content-Type', jsonType);
+    this.setHeader('Content-Length', Buffer.byteLength(text));
+    this.end(text);
+    return this;
+  };
 
-  app.use(requestId());
-  app.use(metrics.httpMetrics);
-  app.use(requestLog(logger, requestIdOf));
-  app.use(requestDeadline(deps.requestTimeoutMs ?? 30_000));
-  app.use(uriLengthLimit());
-  app.use(securityHeaders());
+  app.use(
+    chain(
+      requestId(),
+      metrics.httpMetrics,
+      requestLog(logger, requestIdOf),
+      requestDeadline(deps.requestTimeoutMs ?? 30_000),
+      uriLengthLimit(),
+      securityHeaders(),
+    ),
+  );
   if (deps.corsOrigins !== undefined) app.use(corsPolicy(deps.corsOrigins));
   app.use(
     opsRoutes({ store: deps.store, registry: metrics.registry, draining: deps.draining ?? (() => false) }),
@@ -189,14 +192,17 @@ export function createApp(deps: AppDeps): express.Express {
 
   if (deps.auth !== undefined) api.use(requireAuth(deps.auth));
 
-  api.use(
-    express.json({
-      limit: deps.bodyLimit,
-      strict: false,
-      type: ['application/json', 'application/*+json'],
-      verify: jsonDepthLimit(deps.jsonMaxDepth ?? 32),
-    }),
-  );
+  const parseJson = express.json({
+    limit: deps.bodyLimit,
+    strict: false,
+    type: ['application/json', 'application/*+json'],
+    verify: jsonDepthLimit(deps.jsonMaxDepth ?? 32),
+  });
+  // Only the methods the API accepts a body on read one (the rest never reach a route with one).
+  api.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.method === 'POST' || req.method === 'PATCH') parseJson(req, res, next);
+    else next();
+  });
 
   api.use(
     OpenApiValidator.middleware({

@@ -107,6 +107,9 @@ export function openSqliteStore(options: SqliteOptions): Store {
   db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   // Several processes (CLUSTER_WORKERS) share one file: wait for the writer lock, don't fail.
   db.pragma('busy_timeout = 5000');
+  // Reads through a memory map instead of copying pages into SQLite's cache: a scan of every
+  // document (an unindexed filter) is about twice as fast. The map grows with the file, up to this.
+  db.pragma('mmap_size = 1073741824');
   db.pragma('foreign_keys = ON');
   db.function(regexFunctionName, { deterministic: true }, sqlRegex);
   db.exec(schemaSql);

@@ -351,7 +351,7 @@ describe('query/sql: the SQL text', () => {
     const where = (raw: string) => compileWhere(parseListQuery(raw, { maxPageSize: 100 }).filter);
     const text = where('channelCode=ch-7');
     expect(text.sql).to.contain('instr(c.doc, ?)');
-    expect(text.params).to.include('"channelCode":').and.include('"ch-7"');
+    expect(text.params).to.include('"ch-7"');
     expect(where('channelCode!=ch-7').sql).to.contain('instr(c.doc, ?)');
     for (const raw of [
       'channelCode=5',

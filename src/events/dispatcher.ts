@@ -31,6 +31,10 @@ export interface DispatcherOptions {
   maxBackoffMs?: number;
   /** How often to look for work when nothing nudged the loop. */
   pollMs?: number;
+  /** How long a nudge may wait, so that a burst of writes is routed in one round, not one each. */
+  batchMs?: number;
+  /** Most deliveries on their way at once, so slow listeners cannot take the process's CPU. */
+  maxInFlight?: number;
   /** Largest callback answer read before the connection is dropped. */
   maxResponseBytes?: number;
   random?: () => number;
@@ -106,6 +110,9 @@ async function drain(res: Response, max: number): Promise<void> {
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { store } = options;
   const pollMs = options.pollMs ?? 500;
+  const batchMs = options.batchMs ?? 20;
+  const maxInFlight = options.maxInFlight ?? 32;
+  const routeBatch = 25;
   const base = options.baseBackoffMs ?? 1000;
   const cap = options.maxBackoffMs ?? 5 * 60_000;
   const maxBytes = options.maxResponseBytes ?? 64 * 1024;
@@ -173,20 +180,24 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const doRound = async (): Promise<void> => {
     const subs = await store.listSubscriptions();
     const byId = new Map(subs.map((s) => [s.id, s]));
-    await store.routeOutbox((event) => {
+    // A routing step holds the event loop (SQLite is synchronous), so it takes a few events at a
+    // time and asks for another round when there were more: requests get the loop in between.
+    const routed = await store.routeOutbox((event) => {
       const targets: { subscriptionId: string; body: Record<string, unknown> }[] = [];
       for (const sub of subs) {
         const body = shapeForSubscription(queryOf(sub), event.eventType, event.body);
         if (body) targets.push({ subscriptionId: sub.id, body });
       }
       return targets;
-    }, 500);
+    }, routeBatch);
+    if (routed === routeBatch) again = true;
     // A delivery that finishes while dueDeliveries is reading may still be in its answer: what
     // was in flight when the read began, or settled since, is not sent again in this round.
     const busy = new Set(inFlight.keys());
     settled.clear();
     const due = await store.dueDeliveries(options.now().getTime(), 200);
     for (const d of due) {
+      if (inFlight.size >= maxInFlight) break; // the rest waits for a later round
       const key = `${d.subscriptionId}\u0000${d.cartId}`;
       if (busy.has(key) || inFlight.has(key) || settled.has(`${d.eventId}\u0000${d.subscriptionId}`))
         continue;
@@ -200,7 +211,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         .finally(() => {
           settled.add(`${d.eventId}\u0000${d.subscriptionId}`);
           inFlight.delete(key);
-          if (running) schedule(0); // the next event of this cart may be due now
+          soon(); // the next event of this cart may be due now
         });
       inFlight.set(key, p);
     }
@@ -215,17 +226,19 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       .catch(report)
       .finally(() => {
         round = undefined;
-        if (again && running) {
+        if (again) {
           again = false;
-          schedule(0);
+          soon();
         }
       });
     return round;
   };
 
+  let timerDue = 0;
   function schedule(ms: number): void {
     if (!running) return;
     if (timer) clearTimeout(timer);
+    timerDue = Date.now() + ms;
     timer = setTimeout(() => {
       timer = undefined;
       void runRound().finally(() => {
@@ -235,9 +248,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     timer.unref();
   }
 
+  /** A round within batchMs: an earlier one already planned stands, a later one is moved up. */
+  function soon(): void {
+    if (timer && timerDue <= Date.now() + batchMs) return;
+    schedule(batchMs);
+  }
+
   return {
     nudge: () => {
-      if (running) schedule(0);
+      soon();
     },
     start: () => {
       running = true;

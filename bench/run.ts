@@ -90,6 +90,15 @@ function rssOf(pid: number | undefined): { rssMb: number; peakMb: number; anonMb
 
 type RequestSpec = autocannon.Request;
 
+const measureOf = (name: string, r: autocannon.Result): Measure => ({
+  name,
+  requestsPerSec: Math.round(r.requests.average),
+  p50: r.latency.p50,
+  p99: r.latency.p99,
+  errors: r.errors + r.timeouts,
+  non2xx: r.non2xx,
+});
+
 async function drive(
   name: string,
   url: string,
@@ -105,15 +114,7 @@ async function drive(
       pipelining: 1,
     }) as unknown as Promise<autocannon.Result>;
   await run(warmup);
-  const r = await run(seconds);
-  const m: Measure = {
-    name,
-    requestsPerSec: Math.round(r.requests.average),
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    errors: r.errors + r.timeouts,
-    non2xx: r.non2xx,
-  };
+  const m = measureOf(name, await run(seconds));
   console.log(
     `  ${name.padEnd(44)} ${String(m.requestsPerSec).padStart(7)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms` +
       (m.errors + m.non2xx > 0 ? `  (${m.errors} errors, ${m.non2xx} non-2xx)` : ''),
@@ -124,14 +125,7 @@ async function drive(
 /** Sequential requests (one connection): the latency of one query, not of a queue. */
 async function latency(name: string, url: string, seconds = quick ? 2 : 5): Promise<Measure> {
   const r = (await autocannon({ url, connections: 1, duration: seconds })) as unknown as autocannon.Result;
-  const m: Measure = {
-    name,
-    requestsPerSec: Math.round(r.requests.average),
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    errors: r.errors + r.timeouts,
-    non2xx: r.non2xx,
-  };
+  const m = measureOf(name, r);
   console.log(
     `  ${name.padEnd(44)} p50 ${m.p50} ms  p99 ${m.p99} ms  (${m.requestsPerSec} req/s on 1 connection)`,
   );

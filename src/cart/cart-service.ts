@@ -26,9 +26,18 @@ export interface CartServiceDeps {
   afterWrite?: () => void;
 }
 
-/** Who asked, for the event envelope. */
+/** Limits what a caller may read and write (owner isolation); absent, everything is allowed. */
+export interface CartAccess {
+  /** A cart the caller may not see is not found, at every attempt of a write too. */
+  canSee(cart: ShoppingCart): boolean;
+  /** Throws when the caller may not store this patched cart. */
+  assertMayStore(patched: ShoppingCart): void;
+}
+
+/** Who asked: for the event envelope, and what they may touch. */
 export interface RequestContext {
   correlationId: string | undefined;
+  access?: CartAccess;
 }
 
 export interface CartService {
@@ -92,10 +101,12 @@ export function createCartService(deps: CartServiceDeps): CartService {
   const withVersion = async <T>(
     id: string,
     ifMatch: number | undefined,
+    access: CartAccess | undefined,
     step: (current: StoredCart) => Promise<T>,
   ): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       const current = await load(id);
+      if (access && !access.canSee(current.doc)) throw notFound(`No shopping cart with id ${id}`);
       if (ifMatch !== undefined && current.version !== ifMatch) throw preconditionFailed(id);
       try {
         return await step(current);
@@ -143,8 +154,9 @@ export function createCartService(deps: CartServiceDeps): CartService {
     list: (query) => store.listCarts(query, deps.now().getTime()),
 
     patch: (id, mediaType, body, ifMatch, ctx) =>
-      withVersion(id, ifMatch, async (current) => {
+      withVersion(id, ifMatch, ctx.access, async (current) => {
         const patched = applyCartPatch(current.doc, mediaType, body);
+        ctx.access?.assertMayStore(patched);
         assertValidCart(patched);
         const cart = priceCart(patched, { rounding: deps.roundingMode });
         const changed = changedAttributes(current.doc, cart);
@@ -162,7 +174,7 @@ export function createCartService(deps: CartServiceDeps): CartService {
       }),
 
     remove: (id, ifMatch, ctx) =>
-      withVersion(id, ifMatch, async (current) => {
+      withVersion(id, ifMatch, ctx.access, async (current) => {
         const nowIso = deps.now().toISOString();
         const evts: OutboxEvent[] = events('ShoppingCartDeleteEvent', current.doc, ctx, nowIso);
         const gone = await store.deleteCart(id, current.version, Date.parse(nowIso), evts);

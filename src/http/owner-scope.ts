@@ -6,14 +6,9 @@
  * write is conditional on the version whose ownership was checked (no check-then-act race).
  */
 import type { RelatedParty, ShoppingCart } from '../api-types.js';
-import type { CartService } from '../cart/cart-service.js';
-import { applyCartPatch } from '../cart/patch.js';
+import type { CartAccess, CartService } from '../cart/cart-service.js';
 import { AppError, notFound } from '../errors.js';
 import type { Condition } from '../query/ast.js';
-import type { StoredCart } from '../store/store.js';
-
-/** How many times a write is retried when the cart changed between the check and the write. */
-const maxAttempts = 30;
 
 export const ownsCart = (cart: ShoppingCart, owner: string): boolean =>
   (cart.relatedParty ?? []).some((p) => p.id === owner);
@@ -34,42 +29,21 @@ export function ownerCondition(owner: string): Condition {
   };
 }
 
-const isPreconditionFailed = (e: unknown): boolean =>
-  e instanceof AppError && e.code === 'PRECONDITION_FAILED';
-
 export function ownedCarts(service: CartService, owner: string): CartService {
-  const get = async (id: string): Promise<StoredCart> => {
-    const cart = await service.get(id);
-    if (!ownsCart(cart.doc, owner)) throw notFound(`No shopping cart with id ${id}`);
-    return cart;
-  };
-
-  /**
-   * Loads and checks the cart, then runs the write conditional on that version. When the client
-   * sent no If-Match, a version that moved on meanwhile is not its problem: check again.
-   */
-  const guarded = async <T>(
-    id: string,
-    ifMatch: number | undefined,
-    write: (current: StoredCart) => Promise<T>,
-  ): Promise<T> => {
-    for (let attempt = 1; ; attempt++) {
-      const current = await get(id);
-      if (ifMatch !== undefined && ifMatch !== current.version) {
+  // Checked by the cart service after every read of its read-apply-write loop, so a write is
+  // conditional on the version whose ownership was checked (no check-then-act race).
+  const access: CartAccess = {
+    canSee: (cart) => ownsCart(cart, owner),
+    assertMayStore: (patched) => {
+      // A caller may not hand its cart over: the patched cart must still name it.
+      if (!ownsCart(patched, owner)) {
         throw new AppError(
-          'PRECONDITION_FAILED',
-          'Precondition failed',
-          `If-Match does not match the current version of ${id}`,
+          'FORBIDDEN',
+          'Forbidden',
+          `relatedParty must keep party ${owner}: a cart cannot be handed to another party`,
         );
       }
-      try {
-        return await write(current);
-      } catch (e) {
-        if (!isPreconditionFailed(e) || ifMatch !== undefined) throw e;
-        if (attempt >= maxAttempts)
-          throw new AppError('CONFLICT', 'Conflict', `${id} kept changing concurrently; try again`);
-      }
-    }
+    },
   };
 
   return {
@@ -83,7 +57,11 @@ export function ownedCarts(service: CartService, owner: string): CartService {
         ctx,
       ),
 
-    get,
+    get: async (id) => {
+      const cart = await service.get(id);
+      if (!ownsCart(cart.doc, owner)) throw notFound(`No shopping cart with id ${id}`);
+      return cart;
+    },
 
     list: (query) =>
       service.list({
@@ -92,18 +70,8 @@ export function ownedCarts(service: CartService, owner: string): CartService {
       }),
 
     patch: (id, mediaType, body, ifMatch, ctx) =>
-      guarded(id, ifMatch, (current) => {
-        // A caller may not hand its cart over: the patched cart must still name it.
-        if (!ownsCart(applyCartPatch(current.doc, mediaType, body), owner)) {
-          throw new AppError(
-            'FORBIDDEN',
-            'Forbidden',
-            `relatedParty must keep party ${owner}: a cart cannot be handed to another party`,
-          );
-        }
-        return service.patch(id, mediaType, body, current.version, ctx);
-      }),
+      service.patch(id, mediaType, body, ifMatch, { ...ctx, access }),
 
-    remove: (id, ifMatch, ctx) => guarded(id, ifMatch, (current) => service.remove(id, current.version, ctx)),
+    remove: (id, ifMatch, ctx) => service.remove(id, ifMatch, { ...ctx, access }),
   };
 }

@@ -11,7 +11,7 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import type { CartService } from './cart/cart-service.js';
 import { AppError } from './errors.js';
 import { principalOf, requireAuth, type AuthOptions } from './http/auth.js';
-import { basePath, cartRoutes, validateResponsesSetting } from './http/cart-routes.js';
+import { apiBaseUrl, basePath, cartRoutes, validateResponsesSetting } from './http/cart-routes.js';
 import { chain } from './http/chain.js';
 import { docsRoutes } from './http/docs.js';
 import { errorHandler, jsonType, sendError } from './http/errors.js';
@@ -150,7 +150,7 @@ export function createApp(deps: AppDeps): express.Express {
   const api = express.Router();
 
   api.get('/', (req: Request, res: Response) => {
-    const base = `${deps.publicBaseUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`}${basePath}`;
+    const base = apiBaseUrl(req, deps.publicBaseUrl);
     res
       .status(200)
       .set('Content-Type', jsonType)

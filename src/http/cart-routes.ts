@@ -15,6 +15,10 @@ import { jsonType } from './errors.js';
 
 export const basePath = '/tmf-api/shoppingCart/v4';
 
+/** The API's absolute base URL: PUBLIC_BASE_URL when set, else the request's protocol and host. */
+export const apiBaseUrl = (req: Request, publicBaseUrl: string | undefined): string =>
+  `${publicBaseUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`}${basePath}`;
+
 export interface CartRoutesOptions {
   publicBaseUrl: string | undefined;
   maxPageSize: number;
@@ -78,8 +82,7 @@ function sendJsonText(req: Request, res: Response, status: number, text: string)
 
 export function cartRoutes(service: CartService, options: CartRoutesOptions): Router {
   const router = Router();
-  const hrefBase = (req: Request): string =>
-    `${options.publicBaseUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`}${basePath}/shoppingCart/`;
+  const hrefBase = (req: Request): string => `${apiBaseUrl(req, options.publicBaseUrl)}/shoppingCart/`;
 
   const sendCart = (req: Request, res: Response, status: number, cart: StoredCart): void => {
     res.setHeader('ETag', etagOf(cart));

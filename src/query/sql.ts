@@ -1,6 +1,7 @@
 /**
  * Compiles the TMF630 AST to SQLite over src/store/sqlite-schema.ts (`carts` aliased `c`,
- * `cart_keys`), keeping exactly what evaluate.ts keeps and ordering as it orders.
+ * `cart_keys`), keeping exactly what evaluate.ts keeps and ordering as it orders. c.doc is
+ * JSONB or JSON text (the JSON functions take both), so nothing here searches its bytes.
  *
  * Safety: values are only ever bound parameters, and so are attribute names, which travel
  * inside JSON path parameters ('$."cartItem"') or as parameters compared with json_each keys.
@@ -242,41 +243,10 @@ const compilePositive = (condition: Condition, op: PositiveOp): SqlFragment => {
   return sql`EXISTS (SELECT 1 FROM ${join(leaf.from, ', ')} WHERE ${where})`;
 };
 
-/**
- * A necessary condition for string equality that SQLite checks with a text search instead of
- * parsing the document: the stored text is JSON.stringify output, so a cart whose attribute
- * equals "v" contains `"v"`, escaped exactly as JSON.stringify escapes it. Only for values that
- * can match nothing but a string (the evaluator also lets "5" match the number 5 and "true" the
- * boolean true). An unindexed scan then parses only the carts that pass.
- */
-const textPrefilter = (condition: Condition): SqlFragment | undefined => {
-  if (condition.values.length === 0) return undefined;
-  const texts: string[] = [];
-  for (const v of condition.values) {
-    if (v.kind !== 'string' || v.value === 'true' || v.value === 'false') return undefined;
-    if (parseNumberLiteral(v.value) !== undefined) return undefined;
-    texts.push(JSON.stringify(v.value));
-  }
-  // One search per value, not also one for the key: each instr() over a whole document costs
-  // about as much as the exact test it saves, so only the more selective one pays for itself.
-  return join(
-    texts.map((t) => sql`instr(c.doc, ${param(t)}) > 0`),
-    ' OR ',
-  );
-};
-
 const compileCondition = (condition: Condition): SqlFragment => {
-  const dotted = condition.path.join('.');
-  const plainEq =
-    (condition.op === 'eq' || condition.op === 'ne') &&
-    dotted !== 'id' &&
-    dotted !== 'href' &&
-    !keyedPaths.has(dotted);
-  const prefilter = plainEq ? textPrefilter(condition) : undefined;
   const positive = compilePositive(condition, condition.op === 'ne' ? 'eq' : condition.op);
-  const exact = prefilter ? sql`(${prefilter} AND ${positive})` : positive;
-  if (condition.op === 'ne') return sql`NOT IFNULL(${exact}, 0)`;
-  return exact;
+  if (condition.op === 'ne') return sql`NOT IFNULL(${positive}, 0)`;
+  return positive;
 };
 
 /** The WHERE clause of a filter (`1` when it has no condition), with positional parameters. */

@@ -11,7 +11,7 @@ import { AppError, isAppError } from '../errors.js';
 import type { ListQuery } from '../query/ast.js';
 import { compileOrderBy, compileWhere, regexFunctionName, sqlRegex } from '../query/sql.js';
 import { projectFields } from '../query/evaluate.js';
-import { eventsSchemaSql, extractKeys, schemaSql } from './sqlite-schema.js';
+import { eventsSchemaSql, extractKeys, migrateSql, schemaSql, schemaVersion } from './sqlite-schema.js';
 import type { DeadLetter, Delivery, ListResult, OutboxEvent, Store, StoredCart, WriteMeta } from './store.js';
 
 export interface SqliteOptions {
@@ -100,6 +100,24 @@ function guard<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Brings a file written by an older version up to schemaVersion, once, under the write lock (so
+ * processes opening the same file together do it once). A newer file than this code is refused.
+ */
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > schemaVersion) {
+      throw new Error(
+        `The database was written by a newer version of this server (schema ${version}, this one knows ${schemaVersion})`,
+      );
+    }
+    if (version === schemaVersion) return;
+    db.exec(migrateSql);
+    db.pragma(`user_version = ${schemaVersion}`);
+  }).immediate();
+}
+
 export function openSqliteStore(options: SqliteOptions): Store {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
   const db = new Database(options.path);
@@ -114,20 +132,21 @@ export function openSqliteStore(options: SqliteOptions): Store {
   db.function(regexFunctionName, { deterministic: true }, sqlRegex);
   db.exec(schemaSql);
   db.exec(eventsSchemaSql);
+  migrate(db);
 
   const stmt = {
     get: db.prepare<{ id: string; now: number }, CartRow>(
-      `SELECT id, doc, version, created_at, updated_at FROM carts c WHERE c.id = @id AND ${live}`,
+      `SELECT id, json(doc) AS doc, version, created_at, updated_at FROM carts c WHERE c.id = @id AND ${live}`,
     ),
     exists: db.prepare<{ id: string; now: number }, { version: number }>(
       `SELECT version FROM carts c WHERE c.id = @id AND ${live}`,
     ),
     insert: db.prepare(
       `INSERT INTO carts (id, doc, version, created_at, updated_at, expires_at)
-       VALUES (@id, @doc, 1, @now, @now, @expiresAt)`,
+       VALUES (@id, jsonb(@doc), 1, @now, @now, @expiresAt)`,
     ),
     update: db.prepare(
-      `UPDATE carts SET doc = @doc, version = version + 1, updated_at = @now, expires_at = @expiresAt
+      `UPDATE carts SET doc = jsonb(@doc), version = version + 1, updated_at = @now, expires_at = @expiresAt
        WHERE id = @id AND version = @version`,
     ),
     delete: db.prepare(`DELETE FROM carts WHERE id = @id`),
@@ -354,7 +373,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
         : (prepared(`SELECT COUNT(*) AS n FROM carts c WHERE ${cond}`).get(...params) as { n: number }).n;
     const onlyKeys =
       query.fields?.every((f) => f.length === 1 && (f[0] === 'id' || f[0] === 'href')) ?? false;
-    const columns = onlyKeys ? `c.id AS id, json_extract(c.doc, '$.href') AS href` : 'c.doc AS doc';
+    const columns = onlyKeys ? `c.id AS id, json_extract(c.doc, '$.href') AS href` : 'json(c.doc) AS doc';
     const order = compileOrderBy(query.sort);
     const sql = `SELECT ${columns} FROM carts c WHERE ${cond} ORDER BY ${order.sql} LIMIT ? OFFSET ?`;
     const rows = prepared(sql).all(...params, ...order.params, query.limit, query.offset);

@@ -2,6 +2,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { parseListQuery } from '../../src/query/parse.js';
+import { schemaSql, schemaVersion } from '../../src/store/sqlite-schema.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import { expect } from 'chai';
@@ -43,6 +47,86 @@ describe('SQLite store: the cached count of live carts', () => {
       await a.close();
       await b.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SQLite store: documents as JSONB', () => {
+  const t0 = Date.parse('2030-01-01T00:00:00Z');
+  const meta = { now: new Date(t0).toISOString(), expiresAt: undefined };
+  const byChannel = parseListQuery('channelCode=web&limit=10', { maxPageSize: 100 });
+
+  it('converts a file written with JSON text documents when it opens it, keeping every cart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tmf663-migrate-'));
+    const path = join(dir, 'c.db');
+    try {
+      // A version-1 file: the table as it was, documents as text, user_version 0.
+      const old = new Database(path);
+      old.exec(schemaSql.replace('doc BLOB NOT NULL', 'doc TEXT NOT NULL'));
+      const carts = [
+        { id: 'm1', href: 'http://h/m1', channelCode: 'web', note: 'caf\u00e9 \u2028 "q"', n: 1e21 },
+        { id: 'm2', href: 'http://h/m2', channelCode: 'shop', n: 0.1 },
+      ];
+      const insert = old.prepare(
+        `INSERT INTO carts (id, doc, version, created_at, updated_at, expires_at) VALUES (?, ?, 3, ?, ?, NULL)`,
+      );
+      for (const c of carts) insert.run(c.id, JSON.stringify(c), meta.now, meta.now);
+      old.close();
+
+      const store = openSqliteStore({ path, synchronous: 'normal' });
+      try {
+        for (const c of carts) {
+          const got = await store.getCart(c.id, t0);
+          expect(got?.json).to.equal(JSON.stringify(c));
+          expect(got?.version).to.equal(3);
+        }
+        const found = await store.listCarts(byChannel, t0);
+        expect(found.items.map((c) => c.id)).to.deep.equal(['m1']);
+        expect(found.total).to.equal(1);
+      } finally {
+        await store.close();
+      }
+      const check = new Database(path, { readonly: true });
+      expect(check.pragma('user_version', { simple: true })).to.equal(schemaVersion);
+      expect(check.prepare('SELECT DISTINCT typeof(doc) AS t FROM carts').all()).to.deep.equal([
+        { t: 'blob' },
+      ]);
+      check.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a file written by a newer schema instead of misreading it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tmf663-newer-'));
+    const path = join(dir, 'c.db');
+    try {
+      const newer = new Database(path);
+      newer.pragma(`user_version = ${schemaVersion + 1}`);
+      newer.close();
+      expect(() => openSqliteStore({ path })).to.throw(/newer version/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives back exactly the text it was given, for any JSON (GET sends the stored text as is)', async () => {
+    const store = openSqliteStore({ path: ':memory:' });
+    try {
+      let n = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.dictionary(fc.string(), fc.jsonValue()), async (extra) => {
+          const cart = { ...extra, id: `rt-${n++}` };
+          await store.createCart(cart, meta, []);
+          const got = await store.getCart(cart.id, t0);
+          expect(got?.json).to.equal(JSON.stringify(cart));
+          const listed = await store.listCarts(parseListQuery(`id=${cart.id}`, { maxPageSize: 100 }), t0);
+          expect(listed.json).to.deep.equal([JSON.stringify(cart)]);
+        }),
+        { numRuns: 300 },
+      );
+    } finally {
+      await store.close();
     }
   });
 });

@@ -62,10 +62,11 @@
  * - No items or no prices: `cartTotalPrice` is `[]`.
  *
  * Arithmetic
- * - Exact decimals (an isolated decimal.js clone, precision 40); input numbers are read from their
- *   shortest string form, so 0.1 × 3 is 0.3. Never binary floats for money.
- * - Each line needs at most one division (by 1 + taxRate/100), done last (see Running), so line
- *   totals are the exactly rounded values of the formulas, with no early 40-digit rounding.
+ * - Exact rationals (src/cart/rational.ts): numerator and denominator as plain integers below 2^53,
+ *   and BigInt for a line whose numbers outgrow that. Input numbers are read from their shortest
+ *   string form, so 0.1 × 3 is 0.3 and 1.005 is 1005/1000. Never binary floats for money.
+ * - Nothing is rounded before the line total, so line totals are the exactly rounded values of the
+ *   formulas. Each line needs at most one division (by 1 + taxRate/100), done last (see Running).
  * - Rounding to the ISO 4217 minor unit (src/cart/currency.ts: 2 for EUR/USD and unknown codes, 0
  *   for JPY/KRW/..., 3 for BHD/KWD/...), half-even by default or half-up.
  * - Sums are exact integer additions of minor units; output values are plain JSON numbers. A total
@@ -78,10 +79,10 @@
  * itemPrice, ...) are shared with the input rather than deep-copied, which keeps pricing cheap;
  * treat both as immutable. The alterations listed in totals are fresh copies.
  */
-import { Decimal } from 'decimal.js';
 import type { CartItem, CartPrice, Money, Price, PriceAlteration, ShoppingCart } from '../api-types.js';
 import { badRequest, type AppError } from '../errors.js';
 import { minorUnit } from './currency.js';
+import { bigRationals, OVERFLOW, smallRationals, type Arithmetic } from './rational.js';
 
 export type RoundingMode = 'half-even' | 'half-up';
 
@@ -89,38 +90,38 @@ export interface PricingOptions {
   readonly rounding: RoundingMode;
 }
 
-// An isolated constructor: a Decimal.set() anywhere else in the process cannot change our precision.
-const D = Decimal.clone({ precision: 40, rounding: Decimal.ROUND_HALF_EVEN });
-const ZERO = new D(0);
-const ONE = new D(1);
-const HUNDRED = new D(100);
+/**
+ * One exact arithmetic (src/cart/rational.ts) with its memos. Carts repeat amounts, rates and
+ * percentages (the same offering or discount on many items), and reading a number into a
+ * rational is a sizeable share of the work. The memos live for one priceCart call.
+ */
+interface Exact<T> {
+  readonly ar: Arithmetic<T>;
+  readonly values: Map<number, T>;
+  readonly taxFactors: Map<number, T>;
+  readonly percentageFactors: Map<number, T>;
+}
 
-const ROUNDING: Readonly<Record<RoundingMode, Decimal.Rounding>> = {
-  'half-even': Decimal.ROUND_HALF_EVEN,
-  'half-up': Decimal.ROUND_HALF_UP,
-};
+const exact = <T>(ar: Arithmetic<T>): Exact<T> => ({
+  ar,
+  values: new Map(),
+  taxFactors: new Map(),
+  percentageFactors: new Map(),
+});
 
-/** What one priceCart call threads through: the rounding mode and its own parse memo. */
+/** What one priceCart call threads through. */
 interface Context {
-  readonly rounding: Decimal.Rounding;
-  /**
-   * Input numbers already parsed. Carts repeat amounts (the same offering or discount on many
-   * items) and parsing is a sizeable share of the work; the memo lives for one call only.
-   */
-  readonly parsed: Map<number, Decimal>;
+  readonly halfEven: boolean;
+  /** Plain-number rationals: every line starts here. */
+  readonly small: Exact<unknown>;
+  /** BigInt rationals, made on first use: a line whose numbers outgrow 2^53 is redone here. */
+  big: Exact<unknown> | undefined;
 }
 
 // Field paths travel as thunks (() => string) and are rendered only for an error, so pricing a
 // valid cart builds no path strings at all.
 const invalid = (path: string, problem: string): AppError =>
   badRequest(`Invalid ${path}`, `${path} ${problem}`);
-
-/**
- * Parse via the shortest round-trip string, so 0.1 is the decimal 0.1 and not its binary neighbour.
- * decimal.js parses a number argument exactly as `new D(String(n))` does (through n.toString(),
- * with a fast path for small integers), minus a regex test; pricing.test.ts pins that behaviour.
- */
-const dec = (n: number): Decimal => new D(n);
 
 const isAbsent = (value: unknown): value is undefined | null => value === undefined || value === null;
 
@@ -129,67 +130,37 @@ const finiteNumber = (value: unknown, path: () => string): number => {
   return value;
 };
 
-/**
- * Small memo for the factors derived from rates and percentages (1 + r/100, 1 − p/100): a catalogue
- * uses a handful of distinct values, and each derivation costs three Decimal operations. Decimals are
- * immutable, so sharing them is safe; the cap keeps hostile input from growing it without bound.
- */
-const memoFactor = (derive: (n: number) => Decimal): ((n: number) => Decimal) => {
-  const cache = new Map<number, Decimal>();
-  return (n) => {
-    let factor = cache.get(n);
-    if (factor === undefined) {
-      if (cache.size >= 256) cache.clear();
-      factor = derive(n);
-      cache.set(n, factor);
-    }
-    return factor;
-  };
+const memo = <T>(cache: Map<number, T>, key: number, make: () => T): T => {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = make();
+    cache.set(key, value);
+  }
+  return value;
 };
 
-const taxFactorOf = memoFactor((rate) => ONE.plus(dec(rate).div(HUNDRED)));
-const percentageFactorOf = memoFactor((percentage) => ONE.minus(dec(percentage).div(HUNDRED)));
+const valueOf = <T>(x: Exact<T>, n: number): T => memo(x.values, n, () => x.ar.of(n));
+
+/** 1 + taxRate/100; exactly `one` (so multiplying by it can be skipped) when there is no tax. */
+const taxFactorOf = <T>(x: Exact<T>, rate: number | undefined): T =>
+  rate === undefined || rate === 0 ? x.ar.one : memo(x.taxFactors, rate, () => x.ar.percentFactor(rate, 1));
+
+/** 1 − p/100. */
+const percentageFactorOf = <T>(x: Exact<T>, p: number): T =>
+  memo(x.percentageFactors, p, () => x.ar.percentFactor(p, -1));
 
 // ---------------------------------------------------------------------------------------------
-// Reading and normalising prices
+// Reading and checking prices (no arithmetic: this runs once per line, whatever the arithmetic)
 
+/** A Money with a value, checked. */
 interface Amount {
   readonly unit: string;
-  readonly value: Decimal;
   /** The number as sent. */
-  readonly sent: number;
-}
-
-/**
- * The running amounts of one line, in a form where every step is exact and at most one division
- * (by the tax factor f = 1 + taxRate/100) happens, at the very end:
- * - `dutyFree`: only dutyFree is known, taxIncluded is v × f (no division at all);
- * - `taxIncluded`: taxIncluded is v, dutyFree is v ÷ f;
- * - `both`: independent sides (the client stated both), dutyFree kept scaled by f (dutyFree × f),
- *   so a taxIncluded amount subtracts from it without dividing.
- * Deriving a side, percentages, absolute alterations and × quantity are all linear, so this is the
- * contract's formula (derive, alter, multiply) computed exactly: dividing first would round to 40
- * digits early, and a later × f or × quantity could land a hair off an exact half-cent tie.
- * It is also about half the Decimal work of altering both sides.
- */
-type Running =
-  | { readonly kind: 'dutyFree' | 'taxIncluded'; readonly value: Decimal }
-  | { readonly kind: 'both'; readonly taxIncluded: Decimal; readonly scaledDutyFree: Decimal };
-
-interface NormalisedPrice {
-  readonly unit: string;
-  readonly running: Running;
-  /** The amounts as sent, for the exact integer fast path of lines without alterations. */
-  readonly sent: { readonly dutyFree: number | undefined; readonly taxIncluded: number | undefined };
-  /** The taxRate as stated; undefined when the client gave none (computed with 0). */
-  readonly taxRate: number | undefined;
-  /** 1 + taxRate/100, reused to derive missing sides of absolute alterations. */
-  readonly taxFactor: Decimal;
+  readonly value: number;
 }
 
 /** A Money with a value, checked. `path` renders the Money's own path, only if it is needed. */
 const readAmount = (
-  ctx: Context,
   money: Money | undefined,
   path: () => string,
   allowNegative: boolean,
@@ -202,23 +173,22 @@ const readAmount = (
   const unit: unknown = money.unit;
   if (typeof unit !== 'string' || unit === '')
     throw invalid(`${path()}.unit`, 'is required on a priced amount');
-  let parsed = ctx.parsed.get(n);
-  if (parsed === undefined) {
-    parsed = dec(n);
-    ctx.parsed.set(n, parsed);
-  }
-  return { unit, value: parsed, sent: n };
+  return { unit, value: n };
 };
 
-const normalisePrice = (
-  ctx: Context,
-  price: Price | undefined,
-  linePath: () => string,
-): NormalisedPrice | undefined => {
+/** A line's price as sent, checked. */
+interface LinePrice {
+  readonly unit: string;
+  readonly dutyFree: Amount | undefined;
+  readonly taxIncluded: Amount | undefined;
+  /** The taxRate as stated; undefined when the client gave none (computed with 0). */
+  readonly taxRate: number | undefined;
+}
+
+const readPrice = (price: Price | undefined, linePath: () => string): LinePrice | undefined => {
   if (isAbsent(price)) return undefined;
-  const dutyFree = readAmount(ctx, price.dutyFreeAmount, () => `${linePath()}.price.dutyFreeAmount`, false);
+  const dutyFree = readAmount(price.dutyFreeAmount, () => `${linePath()}.price.dutyFreeAmount`, false);
   const taxIncluded = readAmount(
-    ctx,
     price.taxIncludedAmount,
     () => `${linePath()}.price.taxIncludedAmount`,
     false,
@@ -237,32 +207,17 @@ const normalisePrice = (
     taxRate = finiteNumber(rawRate, () => `${linePath()}.price.taxRate`);
     if (taxRate < 0) throw invalid(`${linePath()}.price.taxRate`, 'must not be negative');
   }
-  const taxFactor = taxRate === undefined || taxRate === 0 ? ONE : taxFactorOf(taxRate);
-
-  let running: Running;
-  if (dutyFree && taxIncluded) {
-    running = {
-      kind: 'both',
-      taxIncluded: taxIncluded.value,
-      scaledDutyFree: times(dutyFree.value, taxFactor),
-    };
-  } else if (dutyFree) {
-    running = { kind: 'dutyFree', value: dutyFree.value };
-  } else {
-    // Only taxIncluded is given here (both absent returned above).
-    running = { kind: 'taxIncluded', value: (taxIncluded as Amount).value };
-  }
-  const sent = { dutyFree: dutyFree?.sent, taxIncluded: taxIncluded?.sent };
-  return { unit: (dutyFree ?? (taxIncluded as Amount)).unit, running, taxRate, taxFactor, sent };
+  return { unit: (dutyFree ?? (taxIncluded as Amount)).unit, dutyFree, taxIncluded, taxRate };
 };
 
-/** × the tax factor, skipped when it is 1 (no tax) to save a Decimal operation. */
-const times = (value: Decimal, factor: Decimal): Decimal => (factor === ONE ? value : value.times(factor));
-
-// ---------------------------------------------------------------------------------------------
-// Alterations
-
-const clamp = (d: Decimal): Decimal => (d.isNegative() ? ZERO : d);
+/** One alteration, checked: what it does to the running amounts. */
+type Change =
+  | { readonly kind: 'percentage'; readonly percentage: number }
+  | {
+      readonly kind: 'amount';
+      readonly dutyFree: Amount | undefined;
+      readonly taxIncluded: Amount | undefined;
+    };
 
 /** Ascending priority, missing last; Array.prototype.sort is stable, so ties keep array order. */
 const byPriority = (a: number | undefined, b: number | undefined): number => {
@@ -271,35 +226,12 @@ const byPriority = (a: number | undefined, b: number | undefined): number => {
   return a - b;
 };
 
-/**
- * An absolute amount off independent sides. dutyFree is kept × f, so both subtract exactly; a
- * one-sided amount's missing side is derived with the price's rate, which in these terms is the
- * same number.
- */
-const subtractBoth = (
-  taxIncluded: Decimal,
-  scaledDutyFree: Decimal,
-  offDutyFree: Amount | undefined,
-  offTaxIncluded: Amount | undefined,
-  f: Decimal,
-): Running => {
-  const offScaled = offDutyFree ? times(offDutyFree.value, f) : undefined;
-  const offIncluded = offTaxIncluded?.value ?? offScaled ?? ZERO;
-  return {
-    kind: 'both',
-    taxIncluded: clamp(taxIncluded.minus(offIncluded)),
-    scaledDutyFree: clamp(scaledDutyFree.minus(offScaled ?? offIncluded)),
-  };
-};
-
-/** One alteration on the running amounts; undefined when it does not apply (no-op, zero duration). */
-const applyAlteration = (
-  ctx: Context,
-  running: Running,
+/** An alteration's effect; undefined when it does not apply (no-op, zero duration). */
+const readAlteration = (
   alteration: PriceAlteration,
-  base: NormalisedPrice,
+  unit: string,
   path: () => string,
-): Running | undefined => {
+): Change | undefined => {
   const duration: unknown = alteration.applicationDuration;
   if (!isAbsent(duration)) {
     const periods = finiteNumber(duration, () => `${path()}.applicationDuration`);
@@ -309,13 +241,8 @@ const applyAlteration = (
   const price: Price | undefined = alteration.price;
   if (isAbsent(price)) return undefined;
   const percentage: unknown = price.percentage;
-  const dutyFree = readAmount(ctx, price.dutyFreeAmount, () => `${path()}.price.dutyFreeAmount`, true);
-  const taxIncluded = readAmount(
-    ctx,
-    price.taxIncludedAmount,
-    () => `${path()}.price.taxIncludedAmount`,
-    true,
-  );
+  const dutyFree = readAmount(price.dutyFreeAmount, () => `${path()}.price.dutyFreeAmount`, true);
+  const taxIncluded = readAmount(price.taxIncludedAmount, () => `${path()}.price.taxIncludedAmount`, true);
 
   if (!isAbsent(percentage)) {
     if (dutyFree || taxIncluded) {
@@ -324,47 +251,142 @@ const applyAlteration = (
         'has both a percentage and an amount; an alteration is one or the other',
       );
     }
-    const factor = percentageFactorOf(finiteNumber(percentage, () => `${path()}.price.percentage`));
-    if (running.kind === 'both') {
-      return {
-        kind: 'both',
-        taxIncluded: clamp(running.taxIncluded.times(factor)),
-        scaledDutyFree: clamp(running.scaledDutyFree.times(factor)),
-      };
-    }
-    return { kind: running.kind, value: clamp(running.value.times(factor)) };
+    return { kind: 'percentage', percentage: finiteNumber(percentage, () => `${path()}.price.percentage`) };
   }
 
   if (!dutyFree && !taxIncluded) return undefined;
-  if (dutyFree && dutyFree.unit !== base.unit) {
-    throw invalid(
-      `${path()}.price.dutyFreeAmount.unit`,
-      `is ${dutyFree.unit} but the price is in ${base.unit}`,
-    );
+  if (dutyFree && dutyFree.unit !== unit) {
+    throw invalid(`${path()}.price.dutyFreeAmount.unit`, `is ${dutyFree.unit} but the price is in ${unit}`);
   }
-  if (taxIncluded && taxIncluded.unit !== base.unit) {
+  if (taxIncluded && taxIncluded.unit !== unit) {
     throw invalid(
       `${path()}.price.taxIncludedAmount.unit`,
-      `is ${taxIncluded.unit} but the price is in ${base.unit}`,
+      `is ${taxIncluded.unit} but the price is in ${unit}`,
     );
   }
-  const f = base.taxFactor;
+  return { kind: 'amount', dutyFree, taxIncluded };
+};
 
+// ---------------------------------------------------------------------------------------------
+// The exact line computation
+
+/**
+ * The running amounts of one line, in a form where every step is exact and at most one division
+ * (by the tax factor f = 1 + taxRate/100) happens, at the very end:
+ * - `dutyFree`: only dutyFree is known, taxIncluded is v × f (no division at all);
+ * - `taxIncluded`: taxIncluded is v, dutyFree is v ÷ f;
+ * - `both`: independent sides (the client stated both), dutyFree kept scaled by f (dutyFree × f),
+ *   so a taxIncluded amount subtracts from it without dividing.
+ * Deriving a side, percentages, absolute alterations and × quantity are all linear, so this is the
+ * contract's formula (derive, alter, multiply) computed exactly, with half the work of altering
+ * both sides. The arithmetic is exact anyway; the single late division keeps the numbers small
+ * enough for the plain-number rationals in nearly every cart.
+ */
+type Running<T> =
+  | { readonly kind: 'dutyFree' | 'taxIncluded'; readonly value: T }
+  | { readonly kind: 'both'; readonly taxIncluded: T; readonly scaledDutyFree: T };
+
+/** × a factor, skipped when it is exactly one (no tax). */
+const times = <T>(ar: Arithmetic<T>, value: T, factor: T): T =>
+  factor === ar.one ? value : ar.times(value, factor);
+
+const clamp = <T>(ar: Arithmetic<T>, v: T): T => (ar.isNegative(v) ? ar.zero : v);
+
+/**
+ * An absolute amount off independent sides. dutyFree is kept × f, so both subtract exactly; a
+ * one-sided amount's missing side is derived with the price's rate, which in these terms is the
+ * same number.
+ */
+const subtractBoth = <T>(
+  x: Exact<T>,
+  taxIncluded: T,
+  scaledDutyFree: T,
+  offDutyFree: Amount | undefined,
+  offTaxIncluded: Amount | undefined,
+  f: T,
+): Running<T> => {
+  const { ar } = x;
+  const offScaled = offDutyFree ? times(ar, valueOf(x, offDutyFree.value), f) : undefined;
+  const offIncluded = offTaxIncluded ? valueOf(x, offTaxIncluded.value) : (offScaled ?? ar.zero);
+  return {
+    kind: 'both',
+    taxIncluded: clamp(ar, ar.minus(taxIncluded, offIncluded)),
+    scaledDutyFree: clamp(ar, ar.minus(scaledDutyFree, offScaled ?? offIncluded)),
+  };
+};
+
+const applyChange = <T>(x: Exact<T>, running: Running<T>, change: Change, f: T): Running<T> => {
+  const { ar } = x;
+  if (change.kind === 'percentage') {
+    const factor = percentageFactorOf(x, change.percentage);
+    if (running.kind === 'both') {
+      return {
+        kind: 'both',
+        taxIncluded: clamp(ar, ar.times(running.taxIncluded, factor)),
+        scaledDutyFree: clamp(ar, ar.times(running.scaledDutyFree, factor)),
+      };
+    }
+    return { kind: running.kind, value: clamp(ar, ar.times(running.value, factor)) };
+  }
+  const { dutyFree, taxIncluded } = change;
   if (running.kind !== 'both') {
     if (dutyFree && !taxIncluded) {
       // A dutyFree amount: subtract as is on the dutyFree side, × f (exact) on the taxIncluded side.
-      const off = running.kind === 'dutyFree' ? dutyFree.value : times(dutyFree.value, f);
-      return { kind: running.kind, value: clamp(running.value.minus(off)) };
+      const off = valueOf(x, dutyFree.value);
+      return {
+        kind: running.kind,
+        value: clamp(ar, ar.minus(running.value, running.kind === 'dutyFree' ? off : times(ar, off, f))),
+      };
     }
     // From here the line is worked in taxIncluded terms; from dutyFree that is × f, exact.
-    const current = running.kind === 'taxIncluded' ? running.value : times(running.value, f);
+    const current = running.kind === 'taxIncluded' ? running.value : times(ar, running.value, f);
     if (taxIncluded && !dutyFree) {
-      return { kind: 'taxIncluded', value: clamp(current.minus(taxIncluded.value)) };
+      return { kind: 'taxIncluded', value: clamp(ar, ar.minus(current, valueOf(x, taxIncluded.value))) };
     }
     // A two-sided amount on a one-sided line: the sides become independent, equal so far.
-    return subtractBoth(current, current, dutyFree, taxIncluded, f);
+    return subtractBoth(x, current, current, dutyFree, taxIncluded, f);
   }
-  return subtractBoth(running.taxIncluded, running.scaledDutyFree, dutyFree, taxIncluded, f);
+  return subtractBoth(x, running.taxIncluded, running.scaledDutyFree, dutyFree, taxIncluded, f);
+};
+
+/** A line's two sides in minor units: [dutyFree, taxIncluded]. */
+const lineTotals = <T>(
+  x: Exact<T>,
+  price: LinePrice,
+  changes: readonly Change[],
+  quantity: number,
+  minor: number,
+  halfEven: boolean,
+): [number, number] => {
+  const { ar } = x;
+  const f = taxFactorOf(x, price.taxRate);
+  let running: Running<T>;
+  if (price.dutyFree && price.taxIncluded) {
+    running = {
+      kind: 'both',
+      taxIncluded: valueOf(x, price.taxIncluded.value),
+      scaledDutyFree: times(ar, valueOf(x, price.dutyFree.value), f),
+    };
+  } else if (price.dutyFree) {
+    running = { kind: 'dutyFree', value: valueOf(x, price.dutyFree.value) };
+  } else {
+    running = { kind: 'taxIncluded', value: valueOf(x, (price.taxIncluded as Amount).value) };
+  }
+  for (const change of changes) running = applyChange(x, running, change, f);
+
+  // × quantity, then the single division, if any: nothing was rounded before this point.
+  const q = quantity === 1 ? undefined : valueOf(x, quantity);
+  const round = (v: T): number => ar.toScaledInteger(v, minor, halfEven);
+  if (running.kind === 'both') {
+    const included = q ? ar.times(running.taxIncluded, q) : running.taxIncluded;
+    const scaled = q ? ar.times(running.scaledDutyFree, q) : running.scaledDutyFree;
+    return [round(f === ar.one ? scaled : ar.div(scaled, f)), round(included)];
+  }
+  const tracked = q ? ar.times(running.value, q) : running.value;
+  const trackedMinor = round(tracked);
+  if (f === ar.one) return [trackedMinor, trackedMinor];
+  if (running.kind === 'dutyFree') return [trackedMinor, round(ar.times(tracked, f))];
+  return [round(ar.div(tracked, f)), trackedMinor];
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -380,8 +402,7 @@ interface AppliedAlteration {
 
 /**
  * Totals are kept as integers in the currency's minor units (cents for EUR): every line is rounded
- * to the minor unit before it is added, so sums are exact integer additions, far cheaper than
- * Decimal additions (which allocate twice each). Plain numbers are exact up to 2^53 minor units; past
+ * to the minor unit before it is added, so sums are exact integer additions. Plain numbers are exact up to 2^53 minor units; past
  * that a total could not be written exactly as a JSON number anyway, so it is refused (addMinor).
  */
 interface Group {
@@ -472,33 +493,6 @@ const mergeGroups = (target: Groups, source: Groups, path: () => string): void =
   }
 };
 
-/** Rounds to the minor unit and returns it as an integer count of minor units ("12.35" -> 1235). */
-const toMinorUnits = (d: Decimal, minor: number, rounding: Decimal.Rounding): number => {
-  const fixed = d.toFixed(minor, rounding);
-  return Number(minor === 0 ? fixed : fixed.replace('.', ''));
-};
-
-/**
- * The exact fast path for the simplest lines: an amount sent with no more decimals than the
- * currency has, times an integer quantity, needs no rounding, so its total in minor units is plain
- * integer arithmetic on the number's own digits (its shortest string, as decimal.js would read it;
- * no binary fractions involved). undefined whenever that does not hold, and Decimal takes over.
- */
-const exactLineMinorUnits = (
-  sent: number | undefined,
-  minor: number,
-  quantity: number,
-): number | undefined => {
-  if (sent === undefined) return undefined;
-  const text = String(sent);
-  if (text.includes('e')) return undefined;
-  const dot = text.indexOf('.');
-  const fraction = dot < 0 ? '' : text.slice(dot + 1);
-  if (fraction.length > minor) return undefined;
-  const units = Number((dot < 0 ? text : text.slice(0, dot)) + fraction.padEnd(minor, '0')) * quantity;
-  return Number.isSafeInteger(units) ? units : undefined;
-};
-
 const optionalString = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : undefined;
 
@@ -506,16 +500,14 @@ const addLine = (
   ctx: Context,
   groups: Groups,
   cartPrice: CartPrice,
-  quantity: Decimal | undefined,
-  quantityNumber: number,
+  quantity: number,
   linePath: () => string,
 ): void => {
-  const { rounding } = ctx;
-  const base = normalisePrice(ctx, cartPrice.price, linePath);
-  if (!base) return;
+  const price = readPrice(cartPrice.price, linePath);
+  if (!price) return;
 
-  let running = base.running;
   const applied: AppliedAlteration[] = [];
+  const changes: Change[] = [];
   const alterations: readonly PriceAlteration[] | undefined = cartPrice.priceAlteration;
   if (alterations && alterations.length > 0) {
     const ordered = alterations.map((alteration, index) => {
@@ -527,64 +519,30 @@ const addLine = (
     });
     if (ordered.length > 1) ordered.sort((a, b) => byPriority(a.priority, b.priority));
     for (const { alteration, index, priority } of ordered) {
-      const next = applyAlteration(
-        ctx,
-        running,
-        alteration,
-        base,
-        () => `${linePath()}.priceAlteration[${index}]`,
-      );
-      if (next) {
-        running = next;
+      const change = readAlteration(alteration, price.unit, () => `${linePath()}.priceAlteration[${index}]`);
+      if (change) {
+        changes.push(change);
         applied.push({ alteration, priority });
       }
     }
   }
 
-  const minor = minorUnit(base.unit);
+  const minor = minorUnit(price.unit);
   const priceType = optionalString(cartPrice.priceType);
   const period = priceType === 'recurring' ? optionalString(cartPrice.recurringChargePeriod) : undefined;
-  const group = groupFor(groups, priceType, period, base.unit);
-  // The single division, if any, happens here, after all exact steps. A side the client sent
-  // that needs no rounding takes the integer fast path instead (only when no alteration applied).
-  const f = base.taxFactor;
-  const sent = applied.length === 0 ? base.sent : undefined;
-  let dutyFree: number;
-  let taxIncluded: number;
-  if (running.kind === 'both') {
-    taxIncluded =
-      exactLineMinorUnits(sent?.taxIncluded, minor, quantityNumber) ??
-      toMinorUnits(quantity ? running.taxIncluded.times(quantity) : running.taxIncluded, minor, rounding);
-    const fastDutyFree = f === ONE ? exactLineMinorUnits(sent?.dutyFree, minor, quantityNumber) : undefined;
-    if (fastDutyFree !== undefined) {
-      dutyFree = fastDutyFree;
-    } else {
-      const scaled = quantity ? running.scaledDutyFree.times(quantity) : running.scaledDutyFree;
-      dutyFree = toMinorUnits(f === ONE ? scaled : scaled.div(f), minor, rounding);
-    }
-  } else {
-    const sentTracked = running.kind === 'dutyFree' ? sent?.dutyFree : sent?.taxIncluded;
-    const fastTracked = exactLineMinorUnits(sentTracked, minor, quantityNumber);
-    let trackedMinor: number;
-    let otherMinor: number;
-    if (fastTracked !== undefined && f === ONE) {
-      // Without tax both sides are the same number.
-      trackedMinor = fastTracked;
-      otherMinor = fastTracked;
-    } else {
-      const tracked = quantity ? running.value.times(quantity) : running.value;
-      trackedMinor = fastTracked ?? toMinorUnits(tracked, minor, rounding);
-      otherMinor =
-        f === ONE
-          ? trackedMinor
-          : toMinorUnits(running.kind === 'dutyFree' ? tracked.times(f) : tracked.div(f), minor, rounding);
-    }
-    dutyFree = running.kind === 'dutyFree' ? trackedMinor : otherMinor;
-    taxIncluded = running.kind === 'dutyFree' ? otherMinor : trackedMinor;
+  const group = groupFor(groups, priceType, period, price.unit);
+  let totals: [number, number];
+  try {
+    totals = lineTotals(ctx.small, price, changes, quantity, minor, ctx.halfEven);
+  } catch (e) {
+    if (e !== OVERFLOW) throw e;
+    // Some number of this line outgrew 2^53 on the way: the same exact computation on BigInt.
+    ctx.big ??= exact(bigRationals);
+    totals = lineTotals(ctx.big, price, changes, quantity, minor, ctx.halfEven);
   }
-  group.dutyFree = addMinor(group.dutyFree, dutyFree, linePath);
-  group.taxIncluded = addMinor(group.taxIncluded, taxIncluded, linePath);
-  group.rate = combineRates(group.rate, base.taxRate ?? 'mixed');
+  group.dutyFree = addMinor(group.dutyFree, totals[0], linePath);
+  group.taxIncluded = addMinor(group.taxIncluded, totals[1], linePath);
+  group.rate = combineRates(group.rate, price.taxRate ?? 'mixed');
   for (const a of applied) group.alterations.push(a);
 };
 
@@ -738,14 +696,12 @@ interface PricedItem {
 const priceItem = (ctx: Context, item: CartItem, path: () => string): PricedItem => {
   const quantity = readQuantity(item.quantity, path);
   const saveForLater = isSaveForLater(item.status, path);
-  // Quantity 1 is the common case; skipping the multiplication saves a Decimal per side.
-  const qty = quantity === 1 ? undefined : dec(quantity);
 
   const groups = newGroups();
   const prices: readonly CartPrice[] = item.itemPrice ?? [];
   for (let i = 0; i < prices.length; i++) {
     const cartPrice = prices[i];
-    if (cartPrice) addLine(ctx, groups, cartPrice, qty, quantity, () => `${path()}.itemPrice[${i}]`);
+    if (cartPrice) addLine(ctx, groups, cartPrice, quantity, () => `${path()}.itemPrice[${i}]`);
   }
 
   const children = item.cartItem?.map((child, j) => priceItem(ctx, child, () => `${path()}.cartItem[${j}]`));
@@ -767,7 +723,11 @@ const priceItem = (ctx: Context, item: CartItem, path: () => string): PricedItem
  * Throws AppError BAD_REQUEST naming the offending field path. See the module comment for the rules.
  */
 export const priceCart = (cart: ShoppingCart, options: PricingOptions): ShoppingCart => {
-  const ctx: Context = { rounding: ROUNDING[options.rounding], parsed: new Map() };
+  const ctx: Context = {
+    halfEven: options.rounding === 'half-even',
+    small: exact(smallRationals),
+    big: undefined,
+  };
   const items = cart.cartItem?.map((item, i) => priceItem(ctx, item, () => `cartItem[${i}]`));
 
   const total = newGroups();

@@ -4,7 +4,6 @@
  * number nearest to the exact decimal, so 0.3 must be 0.3, not 0.30000000000000004.
  */
 import { expect } from 'chai';
-import { Decimal } from 'decimal.js';
 import type {
   CartItem,
   CartPrice,
@@ -641,11 +640,23 @@ describe('priceCart', () => {
       ).to.deep.equal([0.1, 0.11]);
     });
 
-    it('parses numbers like new Decimal(String(n)) (what the pricer relies on)', () => {
-      for (const n of [0.1, 0.2, 1.005, 19.99, 1e21, 5e-7, 123.456, 2 ** 53, 0.30000000000000004]) {
-        expect(new Decimal(n).toString()).to.equal(new Decimal(String(n)).toString());
-      }
-      expect(new Decimal(0.1).toString()).to.equal('0.1');
+    it('stays exact past 2^53: 1.25e-16 × 40,000,000,000,000 is exactly 0.005, a tie', () => {
+      // 1.25e-16 is 125 / 10^18: the plain-number rationals overflow and BigInt takes the line.
+      const item: CartItem = {
+        quantity: 40_000_000_000_000,
+        itemPrice: [oneTime({ dutyFreeAmount: money(1.25e-16) })],
+      };
+      expect(values(onlyTotal(item, 'half-even'))).to.deep.equal([0, 0]);
+      expect(values(onlyTotal(item, 'half-up'))).to.deep.equal([0.01, 0.01]);
+    });
+
+    it('reads a 17-digit amount exactly (BigInt) and derives the other side from it', () => {
+      // 0.30000000000000004 × 25 = 7.500000000000001 -> 7.50; at 20% tax 9.0000000000000012 -> 9.00.
+      const item: CartItem = {
+        quantity: 25,
+        itemPrice: [oneTime({ dutyFreeAmount: money(0.30000000000000004), taxRate: 20 })],
+      };
+      expect(values(onlyTotal(item))).to.deep.equal([7.5, 9]);
     });
 
     it('refuses a total that a JSON number cannot carry exactly', () => {

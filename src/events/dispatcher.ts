@@ -12,7 +12,9 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { EventSubscription } from '../api-types.js';
-import type { Delivery, Store } from '../store/store.js';
+import type { EventType } from './build-event.js';
+import type { Delivery, RouteTarget, Store } from '../store/store.js';
+import { createPoster } from './post.js';
 import {
   parseSubscriptionQuery,
   shapeForSubscription,
@@ -91,21 +93,11 @@ async function assertPublicHost(url: URL): Promise<void> {
     throw new Error(`callback host ${host} resolves to a private address`);
 }
 
-/** Reads at most `max` bytes of a body and drops the rest. */
-async function drain(res: Response, max: number): Promise<void> {
-  if (!res.body) return;
-  const reader = res.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
-  let read = 0;
-  for (;;) {
-    const chunk = await reader.read();
-    if (chunk.done) return;
-    read += chunk.value.byteLength;
-    if (read > max) {
-      await reader.cancel();
-      return;
-    }
-  }
-}
+/** Lets the event loop run whatever is waiting (requests) before the caller goes on. */
+const yieldToLoop = (): Promise<void> =>
+  new Promise((resolve) => {
+    setImmediate(resolve);
+  });
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { store } = options;
@@ -115,13 +107,19 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const routeBatch = 25;
   const base = options.baseBackoffMs ?? 1000;
   const cap = options.maxBackoffMs ?? 5 * 60_000;
-  const maxBytes = options.maxResponseBytes ?? 64 * 1024;
+  const poster = createPoster({
+    timeoutMs: options.timeoutMs,
+    maxResponseBytes: options.maxResponseBytes ?? 64 * 1024,
+  });
+  /** Sends started back to back before the loop gets a turn, so a full round cannot hog it. */
+  const startsPerTurn = 4;
   const random = options.random ?? Math.random;
   const report = options.onError ?? (() => undefined);
 
   const inFlight = new Map<string, Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
   let running = false;
+  let stopping = false;
   let round: Promise<void> | undefined;
   let again = false;
   const parsed = new Map<string, SubscriptionQuery>();
@@ -147,15 +145,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     try {
       const url = new URL(callback);
       if (options.denyPrivate) await assertPublicHost(url);
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(d.body),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-      await drain(res, maxBytes);
-      if (res.status < 200 || res.status > 299) error = `callback answered ${res.status}`;
+      const status = await poster.post(url, d.json ?? JSON.stringify(d.body));
+      if (status < 200 || status > 299) error = `callback answered ${status}`;
     } catch (e) {
       error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     }
@@ -183,19 +174,31 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     // A routing step holds the event loop (SQLite is synchronous), so it takes a few events at a
     // time and asks for another round when there were more: requests get the loop in between.
     const routed = await store.routeOutbox((event) => {
-      const targets: { subscriptionId: string; body: Record<string, unknown> }[] = [];
+      const targets: RouteTarget[] = [];
       for (const sub of subs) {
-        const body = shapeForSubscription(queryOf(sub), event.eventType, event.body);
+        const query = queryOf(sub);
+        if (query.eventTypes && !query.eventTypes.has(event.eventType as EventType)) continue;
+        if (query.filter.conditions.length === 0 && query.fields === undefined) {
+          // The event as recorded: the store copies its text, nobody parses it.
+          targets.push({ subscriptionId: sub.id });
+          continue;
+        }
+        const body = shapeForSubscription(query, event.eventType, event.body);
         if (body) targets.push({ subscriptionId: sub.id, body });
       }
       return targets;
     }, routeBatch);
     if (routed === routeBatch) again = true;
+    // Every slot taken (slow listeners): reading the queue now would only skip what it read.
+    if (inFlight.size >= maxInFlight) return;
     // A delivery that finishes while dueDeliveries is reading may still be in its answer: what
     // was in flight when the read began, or settled since, is not sent again in this round.
     const busy = new Set(inFlight.keys());
     settled.clear();
-    const due = await store.dueDeliveries(options.now().getTime(), 200);
+    // The oldest due delivery of each (subscriber, cart) comes first, and those in flight are
+    // among them, so free slots plus those in flight is as many as this round can use.
+    const due = await store.dueDeliveries(options.now().getTime(), maxInFlight);
+    let started = 0;
     for (const d of due) {
       if (inFlight.size >= maxInFlight) break; // the rest waits for a later round
       const key = `${d.subscriptionId}\u0000${d.cartId}`;
@@ -206,6 +209,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         await store.completeDelivery(d.eventId, d.subscriptionId); // unsubscribed meanwhile
         continue;
       }
+      if (started > 0 && started % startsPerTurn === 0) await yieldToLoop();
+      if (stopping) break; // stop() is waiting for what is in flight; start nothing new
+      started++;
       const p = send(d, sub.callback)
         .catch(report)
         .finally(() => {
@@ -260,16 +266,19 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     },
     start: () => {
       running = true;
+      stopping = false;
       schedule(0);
     },
     stop: async (graceMs) => {
       running = false;
+      stopping = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
       const all = Promise.all([round, ...inFlight.values()]).then(() => undefined);
       let t: NodeJS.Timeout | undefined;
       await Promise.race([all, new Promise<void>((r) => (t = setTimeout(r, graceMs)))]);
       if (t) clearTimeout(t);
+      poster.close();
     },
     runOnce: async () => {
       // A round already under way may have read the clock and the queue before this call:

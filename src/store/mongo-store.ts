@@ -60,7 +60,16 @@ import {
   encodeDocument,
   topLevelProjection,
 } from '../query/mongo.js';
-import type { DeadLetter, Delivery, ListResult, OutboxEvent, Store, StoredCart, WriteMeta } from './store.js';
+import type {
+  DeadLetter,
+  Delivery,
+  ListResult,
+  OutboxEvent,
+  RouteTarget,
+  Store,
+  StoredCart,
+  WriteMeta,
+} from './store.js';
 
 export interface MongoOptions {
   uri: string;
@@ -570,10 +579,7 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
     throw new Error('the delivery counter could not be incremented');
   };
 
-  const routeOutbox = async (
-    route: (event: OutboxEvent) => { subscriptionId: string; body: Record<string, unknown> }[],
-    max: number,
-  ): Promise<number> => {
+  const routeOutbox = async (route: (event: OutboxEvent) => RouteTarget[], max: number): Promise<number> => {
     if (max <= 0) return 0;
     let moved = 0;
     const outboxProjection = { '_m.pending': 1, '_m.deleted': 1 } as const;
@@ -588,11 +594,16 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
       while (pending.length > 0 && moved < max) {
         const [head] = pending;
         if (!head) break;
+        let body: Record<string, unknown> | undefined;
         const event: OutboxEvent = {
           eventId: head.eventId,
           cartId: head.cartId,
           eventType: head.eventType,
-          body: decodeDocument(head.body),
+          // Decoded only if routing looks inside (a payload filter or fields).
+          get body(): Record<string, unknown> {
+            body ??= decodeDocument(head.body);
+            return body;
+          },
         };
         const targets = route(event);
         if (targets.length > 0) {
@@ -606,7 +617,7 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
                 cartId: event.cartId,
                 seq,
                 eventType: event.eventType,
-                body: encodeDocument(t.body),
+                body: t.body === undefined ? head.body : encodeDocument(t.body),
                 attempts: 0,
                 nextAttemptAt: 0,
               })),

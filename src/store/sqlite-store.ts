@@ -12,7 +12,16 @@ import type { ListQuery } from '../query/ast.js';
 import { compileOrderBy, compileWhere, regexFunctionName, sqlRegex } from '../query/sql.js';
 import { projectFields } from '../query/evaluate.js';
 import { eventsSchemaSql, extractKeys, migrateSql, schemaSql, schemaVersion } from './sqlite-schema.js';
-import type { DeadLetter, Delivery, ListResult, OutboxEvent, Store, StoredCart, WriteMeta } from './store.js';
+import type {
+  DeadLetter,
+  Delivery,
+  ListResult,
+  OutboxEvent,
+  RouteTarget,
+  Store,
+  StoredCart,
+  WriteMeta,
+} from './store.js';
 
 export interface SqliteOptions {
   /** A file path, or ':memory:' for tests. */
@@ -65,15 +74,23 @@ function storedCart(
 const toStored = (row: CartRow): StoredCart =>
   storedCart(row.doc, row.version, row.created_at, row.updated_at);
 
-const toDelivery = (row: DeliveryRow): Delivery => ({
-  eventId: row.event_id,
-  subscriptionId: row.subscription_id,
-  cartId: row.cart_id,
-  eventType: row.event_type,
-  body: JSON.parse(row.body) as Record<string, unknown>,
-  attempts: row.attempts,
-  nextAttemptAt: row.next_attempt_at,
-});
+/** A delivery whose body is parsed only if someone reads it (the dispatcher sends the text). */
+const toDelivery = (row: DeliveryRow): Delivery => {
+  let body: Record<string, unknown> | undefined;
+  return {
+    eventId: row.event_id,
+    subscriptionId: row.subscription_id,
+    cartId: row.cart_id,
+    eventType: row.event_type,
+    json: row.body,
+    get body(): Record<string, unknown> {
+      body ??= JSON.parse(row.body) as Record<string, unknown>;
+      return body;
+    },
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+  };
+};
 
 /** Runs synchronous driver work as a promise, so failures reject like any other store's. */
 function run<T>(fn: () => T): Promise<T> {
@@ -403,33 +420,33 @@ export function openSqliteStore(options: SqliteOptions): Store {
     };
   };
 
-  const route = db.transaction(
-    (
-      fn: (event: OutboxEvent) => { subscriptionId: string; body: Record<string, unknown> }[],
-      max: number,
-    ): number => {
-      const rows = stmt.outbox.all(max);
-      for (const row of rows) {
-        const event: OutboxEvent = {
-          eventId: row.event_id,
-          cartId: row.cart_id,
-          eventType: row.event_type,
-          body: JSON.parse(row.body) as Record<string, unknown>,
-        };
-        for (const target of fn(event)) {
-          stmt.insertDelivery.run({
-            eventId: event.eventId,
-            subscriptionId: target.subscriptionId,
-            cartId: event.cartId,
-            eventType: event.eventType,
-            body: JSON.stringify(target.body),
-          });
-        }
-        stmt.deleteOutbox.run(row.seq);
+  const route = db.transaction((fn: (event: OutboxEvent) => RouteTarget[], max: number): number => {
+    const rows = stmt.outbox.all(max);
+    for (const row of rows) {
+      let body: Record<string, unknown> | undefined;
+      const event: OutboxEvent = {
+        eventId: row.event_id,
+        cartId: row.cart_id,
+        eventType: row.event_type,
+        // Parsed only if routing looks inside (a payload filter or fields).
+        get body(): Record<string, unknown> {
+          body ??= JSON.parse(row.body) as Record<string, unknown>;
+          return body;
+        },
+      };
+      for (const target of fn(event)) {
+        stmt.insertDelivery.run({
+          eventId: event.eventId,
+          subscriptionId: target.subscriptionId,
+          cartId: event.cartId,
+          eventType: event.eventType,
+          body: target.body === undefined ? row.body : JSON.stringify(target.body),
+        });
       }
-      return rows.length;
-    },
-  );
+      stmt.deleteOutbox.run(row.seq);
+    }
+    return rows.length;
+  });
 
   const deadLetter = db.transaction(
     (eventId: string, subscriptionId: string, attempts: number, lastError: string, deadAt: string): void => {
@@ -478,18 +495,20 @@ export function openSqliteStore(options: SqliteOptions): Store {
       run(() => stmt.listSubs.all().map((r) => JSON.parse(r.doc) as EventSubscription)),
     deleteSubscription: (id) => run(() => deleteSubscription(id)),
 
-    routeOutbox: (fn, max) => run(() => route(fn, max)),
+    // The dispatcher's writes join the group commit: they share the commit (and its fsync) of
+    // the request writes of the same event-loop turn instead of blocking the loop for their own.
+    routeOutbox: (fn, max) => write(() => route(fn, max)),
     dueDeliveries: (nowMs, max) => run(() => stmt.due.all(nowMs, max).map(toDelivery)),
     completeDelivery: (eventId, subscriptionId) =>
-      run(() => {
+      write(() => {
         stmt.completeDelivery.run(eventId, subscriptionId);
       }),
     retryDelivery: (eventId, subscriptionId, attempts, nextAttemptAt) =>
-      run(() => {
+      write(() => {
         stmt.retryDelivery.run(attempts, nextAttemptAt, eventId, subscriptionId);
       }),
     deadLetter: (eventId, subscriptionId, attempts, lastError, now) =>
-      run(() => {
+      write(() => {
         deadLetter(eventId, subscriptionId, attempts, lastError, now);
       }),
     listDeadLetters: () =>

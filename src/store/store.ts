@@ -29,6 +29,16 @@ export interface OutboxEvent {
   body: Record<string, unknown>;
 }
 
+/**
+ * Where routing sends one event: a subscriber, and the body shaped for it (narrowed by the
+ * subscription's `fields`). Without `body` the subscriber gets the event exactly as recorded, and
+ * a store can copy the recorded text instead of serialising it again.
+ */
+export interface RouteTarget {
+  subscriptionId: string;
+  body?: Record<string, unknown>;
+}
+
 /** An event waiting for delivery to one subscriber. */
 export interface Delivery {
   eventId: string;
@@ -36,6 +46,8 @@ export interface Delivery {
   cartId: string;
   eventType: string;
   body: Record<string, unknown>;
+  /** The body as JSON text, when the store keeps it as text (sent as is, never re-serialised). */
+  json?: string;
   attempts: number;
   /** Epoch ms before which the dispatcher leaves it alone. */
   nextAttemptAt: number;
@@ -103,11 +115,9 @@ export interface Store {
   /**
    * Fans recorded events out into per-subscriber deliveries (`route` picks the subscribers and
    * shapes the body for each) and removes them from the outbox; returns how many events it moved.
+   * A store may hand `route` an event whose body is parsed only if `route` reads it.
    */
-  routeOutbox(
-    route: (event: OutboxEvent) => { subscriptionId: string; body: Record<string, unknown> }[],
-    max: number,
-  ): Promise<number>;
+  routeOutbox(route: (event: OutboxEvent) => RouteTarget[], max: number): Promise<number>;
   /**
    * Deliveries due at `nowMs`, at most one per (subscription, cart) — the oldest — so that
    * per-cart order holds for each subscriber.

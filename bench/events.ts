@@ -5,10 +5,9 @@
  * answer. Requests must not wait for delivery, so the two should be within a few milliseconds.
  * Prints both and writes bench/results-events.json.
  *
- *   npm run bench:events [-- --writes 1000]
+ *   npm run bench:events [-- --writes 1000] [-- --profile DIR]   (--profile: the server's CPU profile)
  */
-import { execSync, spawn } from 'node:child_process';
-import { createServer as createHttpServer } from 'node:http';
+import { execSync, fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +18,8 @@ import { benchCart } from './data.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const writesArg = process.argv.indexOf('--writes');
 const writes = writesArg >= 0 ? Number(process.argv[writesArg + 1]) : 1000;
+const profileArg = process.argv.indexOf('--profile');
+const profileDir = profileArg >= 0 ? process.argv[profileArg + 1] : undefined;
 const concurrency = 10;
 const basePath = '/tmf-api/shoppingCart/v4';
 
@@ -66,23 +67,22 @@ async function burst(url: string): Promise<{ p50: number; p99: number; mean: num
 async function main(): Promise<void> {
   execSync('npm run build --silent', { cwd: root, stdio: 'inherit' });
   const dir = mkdtempSync(join(tmpdir(), 'tmf663-bench-events-'));
-  // The slow subscriber: answers every notification after one second.
-  let received = 0;
-  const listener = createHttpServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      received++;
-      setTimeout(() => {
-        res.statusCode = 201;
-        res.end();
-      }, 1000);
-    });
+  // The slow subscriber (answers every notification after one second), in its own process.
+  const listener = fork(join(root, 'bench/slow-listener.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  const listenerAddress = listener.address();
-  const listenerUrl = `http://127.0.0.1:${listenerAddress && typeof listenerAddress === 'object' ? listenerAddress.port : 0}/events`;
+  const reply = <T>(): Promise<T> =>
+    new Promise<T>((resolve) =>
+      listener.once('message', (m) => {
+        resolve(m as T);
+      }),
+    );
+  const { port: listenerPort } = await reply<{ port: number }>();
+  const listenerUrl = `http://127.0.0.1:${listenerPort}/events`;
   const port = await freePort();
-  const api = spawn(process.execPath, [join(root, 'dist/src/main.js')], {
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=250'] : [];
+  const api = spawn(process.execPath, [...profile, join(root, 'dist/src/main.js')], {
     env: {
       ...process.env,
       PORT: String(port),
@@ -122,6 +122,8 @@ async function main(): Promise<void> {
     console.log(
       `difference:             p50 ${(withSlow.p50 - without.p50).toFixed(2)} ms  p99 ${(withSlow.p99 - without.p99).toFixed(2)} ms`,
     );
+    listener.send('count');
+    const { received } = await reply<{ received: number }>();
     console.log(`notifications received by the slow listener during the burst: ${received}`);
     writeFileSync(
       join(root, 'bench', 'results-events.json'),
@@ -140,8 +142,7 @@ async function main(): Promise<void> {
     );
   } finally {
     api.kill('SIGTERM');
-    listener.closeAllConnections();
-    listener.close();
+    listener.send('stop');
     await new Promise((r) => api.once('exit', r));
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,11 +1,11 @@
 /**
  * npm run bench:events: does a slow subscriber slow down requests? Runs the built server as its
  * own process, fires a burst of 1,000 cart writes (10 at a time) and records each request's
- * latency, first with no subscriber, then with one subscriber whose listener takes 1 s per
- * answer. Requests must not wait for delivery, so the two should be within a few milliseconds.
- * Prints both and writes bench/results-events.json.
+ * latency, with no subscriber and with one subscriber whose listener takes 1 s per answer, in
+ * alternating pairs. Requests must not wait for delivery, so the two should be within a few
+ * milliseconds. Prints every pair and the medians, and writes bench/results-events.json.
  *
- *   npm run bench:events [-- --writes 1000] [-- --profile DIR]   (--profile: the server's CPU profile)
+ *   npm run bench:events [-- --writes 1000 --rounds 5 --profile DIR]   (--profile: the server's CPU profile)
  */
 import { execSync, fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +20,8 @@ const writesArg = process.argv.indexOf('--writes');
 const writes = writesArg >= 0 ? Number(process.argv[writesArg + 1]) : 1000;
 const profileArg = process.argv.indexOf('--profile');
 const profileDir = profileArg >= 0 ? process.argv[profileArg + 1] : undefined;
+const roundsArg = process.argv.indexOf('--rounds');
+const rounds = roundsArg >= 0 ? Number(process.argv[roundsArg + 1]) : 5;
 const concurrency = 10;
 const basePath = '/tmf-api/shoppingCart/v4';
 
@@ -105,37 +107,59 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     await burst(url); // warm-up
-    const without = await burst(url);
-    console.log(
-      `no subscriber:          p50 ${without.p50} ms  p99 ${without.p99} ms  mean ${without.mean} ms`,
-    );
-    const sub = await fetch(`${url}/hub`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ callback: listenerUrl }),
-    });
-    if (sub.status !== 201) throw new Error(`subscribing answered ${sub.status}`);
-    const withSlow = await burst(url);
-    console.log(
-      `one slow subscriber:    p50 ${withSlow.p50} ms  p99 ${withSlow.p99} ms  mean ${withSlow.mean} ms`,
-    );
-    console.log(
-      `difference:             p50 ${(withSlow.p50 - without.p50).toFixed(2)} ms  p99 ${(withSlow.p99 - without.p99).toFixed(2)} ms`,
-    );
-    listener.send('count');
-    const { received } = await reply<{ received: number }>();
-    console.log(`notifications received by the slow listener during the burst: ${received}`);
+    // Alternating pairs (no subscriber, then one slow subscriber), so that drift of this shared
+    // machine over the run falls on both sides. Unsubscribing drops the subscriber's pending
+    // deliveries, so a "no subscriber" burst really has no delivery work behind it.
+    type Burst = Awaited<ReturnType<typeof burst>>;
+    const pairs: { without: Burst; withSlow: Burst }[] = [];
+    let received = 0;
+    for (let r = 0; r < rounds; r++) {
+      const without = await burst(url);
+      const sub = await fetch(`${url}/hub`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ callback: listenerUrl }),
+      });
+      if (sub.status !== 201) throw new Error(`subscribing answered ${sub.status}`);
+      const { id } = (await sub.json()) as { id: string };
+      const withSlow = await burst(url);
+      listener.send('count');
+      received = (await reply<{ received: number }>()).received;
+      const gone = await fetch(`${url}/hub/${id}`, { method: 'DELETE' });
+      if (gone.status !== 204) throw new Error(`unsubscribing answered ${gone.status}`);
+      pairs.push({ without, withSlow });
+      console.log(
+        `pair ${r + 1}: no subscriber p50 ${without.p50} p99 ${without.p99} mean ${without.mean} ms | ` +
+          `slow subscriber p50 ${withSlow.p50} p99 ${withSlow.p99} mean ${withSlow.mean} ms`,
+      );
+    }
+    const median = (xs: number[]): number => {
+      const sorted = [...xs].sort((x, y) => x - y);
+      return sorted[Math.floor(sorted.length / 2)] ?? 0;
+    };
+    const summary = (pick: (b: Burst) => number) => {
+      const without = median(pairs.map((p) => pick(p.without)));
+      const withSlow = median(pairs.map((p) => pick(p.withSlow)));
+      return { without, withSlow, difference: Math.round((withSlow - without) * 100) / 100 };
+    };
+    const p50 = summary((b) => b.p50);
+    const p99 = summary((b) => b.p99);
+    const mean = summary((b) => b.mean);
+    console.log(`median over ${rounds} pairs (ms):`);
+    for (const [name, m] of [
+      ['p50', p50],
+      ['p99', p99],
+      ['mean', mean],
+    ] as const) {
+      console.log(
+        `  ${name.padEnd(5)} no subscriber ${m.without}  slow subscriber ${m.withSlow}  difference ${m.difference}`,
+      );
+    }
+    console.log(`notifications the slow listener had received by the end: ${received}`);
     writeFileSync(
       join(root, 'bench', 'results-events.json'),
       JSON.stringify(
-        {
-          date: new Date().toISOString(),
-          writes,
-          concurrency,
-          without,
-          withSlowSubscriber: withSlow,
-          receivedDuringBurst: received,
-        },
+        { date: new Date().toISOString(), writes, concurrency, rounds, p50, p99, mean, pairs, received },
         null,
         2,
       ) + '\n',

@@ -74,9 +74,15 @@ function storedCart(
 const toStored = (row: CartRow): StoredCart =>
   storedCart(row.doc, row.version, row.created_at, row.updated_at);
 
+/** A JSON object text, parsed on the first call only. */
+const parsedOnce = (text: string): (() => Record<string, unknown>) => {
+  let value: Record<string, unknown> | undefined;
+  return () => (value ??= JSON.parse(text) as Record<string, unknown>);
+};
+
 /** A delivery whose body is parsed only if someone reads it (the dispatcher sends the text). */
 const toDelivery = (row: DeliveryRow): Delivery => {
-  let body: Record<string, unknown> | undefined;
+  const body = parsedOnce(row.body);
   return {
     eventId: row.event_id,
     subscriptionId: row.subscription_id,
@@ -84,8 +90,7 @@ const toDelivery = (row: DeliveryRow): Delivery => {
     eventType: row.event_type,
     json: row.body,
     get body(): Record<string, unknown> {
-      body ??= JSON.parse(row.body) as Record<string, unknown>;
-      return body;
+      return body();
     },
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
@@ -423,15 +428,14 @@ export function openSqliteStore(options: SqliteOptions): Store {
   const route = db.transaction((fn: (event: OutboxEvent) => RouteTarget[], max: number): number => {
     const rows = stmt.outbox.all(max);
     for (const row of rows) {
-      let body: Record<string, unknown> | undefined;
+      const body = parsedOnce(row.body);
       const event: OutboxEvent = {
         eventId: row.event_id,
         cartId: row.cart_id,
         eventType: row.event_type,
         // Parsed only if routing looks inside (a payload filter or fields).
         get body(): Record<string, unknown> {
-          body ??= JSON.parse(row.body) as Record<string, unknown>;
-          return body;
+          return body();
         },
       };
       for (const target of fn(event)) {

@@ -48,6 +48,9 @@ export interface Config {
   clusterWorkers: number;
 }
 
+/** The deepest JSON a cart may have on MongoDB (see loadConfig). */
+export const mongoMaxJsonDepth = 45;
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -155,6 +158,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     clusterWorkers: int('CLUSTER_WORKERS', 1, 1, 256),
   };
+  // No cart is stored deeper than JSON_MAX_DEPTH (bodies are checked, and so are patched carts).
+  // MongoDB refuses documents nested over 100 levels, and the stored form can be about twice as
+  // deep as the cart (arrays inside arrays are wrapped) plus the pending-event envelope around it.
+  if (config.store === 'mongodb' && config.jsonMaxDepth > mongoMaxJsonDepth) {
+    problems.push(
+      `JSON_MAX_DEPTH must be at most ${mongoMaxJsonDepth} with STORE=mongodb (MongoDB nests documents at most 100 levels deep), got "${env.JSON_MAX_DEPTH ?? ''}"`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -95,6 +95,7 @@ export async function startServer(
     newId,
     roundingMode: config.roundingMode,
     cartTtlMs: config.cartTtlMs,
+    maxDepth: config.jsonMaxDepth,
     afterWrite: () => {
       dispatcher.nudge();
     },

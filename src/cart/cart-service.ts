@@ -12,7 +12,7 @@ import { parseDateTime } from '../query/dates.js';
 import type { ListResult, OutboxEvent, Store, StoredCart } from '../store/store.js';
 import { applyCartPatch, type PatchMediaType } from './patch.js';
 import { priceCart, type RoundingMode } from './pricing.js';
-import { assertValidCart } from './validate-cart.js';
+import { assertCartDepth, assertValidCart } from './validate-cart.js';
 
 export interface CartServiceDeps {
   store: Store;
@@ -24,6 +24,8 @@ export interface CartServiceDeps {
   maxPatchAttempts?: number;
   /** Called after every committed write (the event dispatcher looks for work); never awaited. */
   afterWrite?: () => void;
+  /** Deepest nesting a patched cart may have (JSON_MAX_DEPTH, as for request bodies). */
+  maxDepth?: number;
 }
 
 /** Limits what a caller may read and write (owner isolation); absent, everything is allowed. */
@@ -157,6 +159,7 @@ export function createCartService(deps: CartServiceDeps): CartService {
       withVersion(id, ifMatch, ctx.access, async (current) => {
         const patched = applyCartPatch(current.doc, mediaType, body);
         ctx.access?.assertMayStore(patched);
+        assertCartDepth(patched, deps.maxDepth ?? 32);
         assertValidCart(patched);
         const cart = priceCart(patched, { rounding: deps.roundingMode });
         const changed = changedAttributes(current.doc, cart);

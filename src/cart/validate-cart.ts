@@ -30,6 +30,28 @@ const describe = (e: ErrorObject): string => {
   return `${at} ${e.message ?? 'is invalid'}`;
 };
 
+/** How deeply arrays and objects nest in a JSON value: 0 for a scalar, 1 for {} or [], ... */
+export function nestingDepth(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let deepest = 0;
+  for (const child of Array.isArray(value) ? value : Object.values(value)) {
+    const d = nestingDepth(child);
+    if (d > deepest) deepest = d;
+  }
+  return deepest + 1;
+}
+
+/**
+ * Throws a 400 when a patched cart nests deeper than a request body may: a JSON Patch can put a
+ * body-deep value at a body-deep path, and the stores have limits of their own (SQLite's JSON
+ * functions stop at 1,000 levels, MongoDB at 100).
+ */
+export function assertCartDepth(cart: unknown, max: number): void {
+  if (nestingDepth(cart) > max) {
+    throw badRequest('Cart too deep', `The patched cart nests arrays and objects deeper than ${max} levels`);
+  }
+}
+
 /** Throws a 400 naming the first offending field when `cart` is not a valid ShoppingCart. */
 export function assertValidCart(cart: unknown): void {
   if (!validateShoppingCart(cart)) {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { loadConfig, mongoMaxJsonDepth } from '../../src/config.js';
 import { jsonDepth } from '../../src/http/hardening.js';
 import type { Store } from '../../src/store/store.js';
 import {
@@ -240,5 +241,69 @@ describe('Request deadline (REQUEST_TIMEOUT_MS)', () => {
   it('exposes the base path under the deadline too', async () => {
     const res = await call(server, 'GET', `${base}/`);
     expect(res.status).to.equal(200);
+  });
+});
+
+describe('JSON_MAX_DEPTH and patched carts', () => {
+  // The highest depth the store under test allows (test/support/server.ts picks the store).
+  const limit = process.env.STORE === 'mongodb' ? mongoMaxJsonDepth : 1000;
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ JSON_MAX_DEPTH: String(limit) });
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  const arrays = (depth: number): unknown => {
+    let v: unknown = 'leaf';
+    for (let i = 0; i < depth; i++) v = [v];
+    return v;
+  };
+
+  it(`stores carts as deep as the limit (${limit}), arrays in arrays too, and reads them back`, async () => {
+    for (const note of [nested(limit - 1), arrays(limit - 1)]) {
+      const created = await call(server, 'POST', '/shoppingCart', { note });
+      expect(created.status).to.equal(201);
+      const read = await call(server, 'GET', `/shoppingCart/${(created.body as { id: string }).id}`);
+      expect((read.body as { note: unknown }).note).to.deep.equal(note);
+    }
+  });
+
+  it('refuses a patch that would make the cart deeper than the limit (400), and keeps the cart', async () => {
+    const created = await call(server, 'POST', '/shoppingCart', { note: nested(limit - 1) });
+    expect(created.status).to.equal(201);
+    const id = (created.body as { id: string }).id;
+    const deepest = `/note${'/n'.repeat(limit - 2)}`; // the innermost object, at depth `limit`
+    const patch = (value: unknown) =>
+      call(server, 'PATCH', `/shoppingCart/${id}`, [{ op: 'add', path: `${deepest}/more`, value }], {
+        'Content-Type': 'application/json-patch+json',
+      });
+    // A scalar there keeps the depth: fine.
+    const same = await patch('x');
+    expect(same.status).to.equal(200);
+    // An object there is one level too many; so is a body-deep value (twice the limit in all).
+    for (const value of [{}, nested(limit - 3)]) {
+      const refused = await patch(value);
+      expect(expectTmfError(refused, 400).message).to.contain(`deeper than ${limit} levels`);
+    }
+    const read = await call(server, 'GET', `/shoppingCart/${id}`);
+    let node = (read.body as { note: unknown }).note;
+    for (let i = 0; i < limit - 2; i++) node = (node as { n: unknown }).n;
+    expect(node).to.deep.equal({ n: 'leaf', more: 'x' });
+    expect(read.headers.get('etag')).to.equal(same.headers.get('etag'));
+  });
+
+  it('is refused above 1000, and above 45 with STORE=mongodb, when the server starts', () => {
+    expect(() => loadConfig({ JSON_MAX_DEPTH: '1001' })).to.throw(
+      /JSON_MAX_DEPTH must be an integer from 1 to 1000/,
+    );
+    expect(() =>
+      loadConfig({ STORE: 'mongodb', MONGODB_URI: 'mongodb://127.0.0.1:1/', JSON_MAX_DEPTH: '46' }),
+    ).to.throw(/JSON_MAX_DEPTH must be at most 45 with STORE=mongodb/);
+    expect(
+      loadConfig({ STORE: 'mongodb', MONGODB_URI: 'mongodb://127.0.0.1:1/', JSON_MAX_DEPTH: '45' })
+        .jsonMaxDepth,
+    ).to.equal(45);
   });
 });

@@ -12,7 +12,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { EventSubscription } from '../api-types.js';
-import type { EventType } from './build-event.js';
 import type { Delivery, RouteTarget, Store } from '../store/store.js';
 import { createPoster } from './post.js';
 import {
@@ -176,15 +175,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const routed = await store.routeOutbox((event) => {
       const targets: RouteTarget[] = [];
       for (const sub of subs) {
-        const query = queryOf(sub);
-        if (query.eventTypes && !query.eventTypes.has(event.eventType as EventType)) continue;
-        if (query.filter.conditions.length === 0 && query.fields === undefined) {
-          // The event as recorded: the store copies its text, nobody parses it.
-          targets.push({ subscriptionId: sub.id });
-          continue;
-        }
-        const body = shapeForSubscription(query, event.eventType, event.body);
-        if (body) targets.push({ subscriptionId: sub.id, body });
+        // Without a body in the target the store copies the recorded text; nobody parses it.
+        const shaped = shapeForSubscription(queryOf(sub), event.eventType, () => event.body);
+        if (shaped) targets.push({ subscriptionId: sub.id, ...shaped });
       }
       return targets;
     }, routeBatch);

@@ -69,16 +69,22 @@ export function parseSubscriptionQuery(query: string): SubscriptionQuery {
   return { eventTypes: types, filter: parseFilterPairs(pairs), fields };
 }
 
-/** Whether an event is for this subscription, and the body to send it (narrowed by fields). */
+/**
+ * Whether an event is for this subscription (undefined when not), and what to send it: `{}` for
+ * the event as recorded, `{ body }` when `fields` narrows it. The body is read (`body()`) only
+ * when a payload filter or `fields` needs it, so a store can hand over recorded text unparsed.
+ */
 export function shapeForSubscription(
   query: SubscriptionQuery,
   eventType: string,
-  body: Record<string, unknown>,
-): Record<string, unknown> | undefined {
+  body: () => Record<string, unknown>,
+): { body?: Record<string, unknown> } | undefined {
   if (query.eventTypes && !query.eventTypes.has(eventType as EventType)) return undefined;
-  const cart = (body.event as { shoppingCart?: ShoppingCart } | undefined)?.shoppingCart;
+  if (query.filter.conditions.length === 0 && query.fields === undefined) return {};
+  const whole = body();
+  const cart = (whole.event as { shoppingCart?: ShoppingCart } | undefined)?.shoppingCart;
   if (query.filter.conditions.length > 0 && (cart === undefined || !matchesFilter(query.filter, cart)))
     return undefined;
-  if (query.fields === undefined || cart === undefined) return body;
-  return { ...body, event: { shoppingCart: projectFields(cart, query.fields) } };
+  if (query.fields === undefined || cart === undefined) return {};
+  return { body: { ...whole, event: { shoppingCart: projectFields(cart, query.fields) } } };
 }

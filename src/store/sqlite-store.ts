@@ -50,6 +50,12 @@ interface DeliveryRow {
 
 const live = '(c.expires_at IS NULL OR c.expires_at > @now)';
 
+/** A JSON text, parsed on the first call only. */
+const parsedOnce = (text: string): (() => unknown) => {
+  let value: unknown;
+  return () => (value ??= JSON.parse(text) as unknown);
+};
+
 /** A stored cart whose document is parsed only if someone reads it (a GET just sends the text). */
 function storedCart(
   json: string,
@@ -58,27 +64,20 @@ function storedCart(
   updatedAt: string,
   doc?: ShoppingCart,
 ): StoredCart {
-  let parsed = doc;
+  const read = doc ? () => doc : parsedOnce(json);
   return {
     json,
     version,
     createdAt,
     updatedAt,
     get doc(): ShoppingCart {
-      parsed ??= JSON.parse(json) as ShoppingCart;
-      return parsed;
+      return read() as ShoppingCart;
     },
   };
 }
 
 const toStored = (row: CartRow): StoredCart =>
   storedCart(row.doc, row.version, row.created_at, row.updated_at);
-
-/** A JSON object text, parsed on the first call only. */
-const parsedOnce = (text: string): (() => Record<string, unknown>) => {
-  let value: Record<string, unknown> | undefined;
-  return () => (value ??= JSON.parse(text) as Record<string, unknown>);
-};
 
 /** A delivery whose body is parsed only if someone reads it (the dispatcher sends the text). */
 const toDelivery = (row: DeliveryRow): Delivery => {
@@ -90,7 +89,7 @@ const toDelivery = (row: DeliveryRow): Delivery => {
     eventType: row.event_type,
     json: row.body,
     get body(): Record<string, unknown> {
-      return body();
+      return body() as Record<string, unknown>;
     },
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
@@ -435,7 +434,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
         eventType: row.event_type,
         // Parsed only if routing looks inside (a payload filter or fields).
         get body(): Record<string, unknown> {
-          return body();
+          return body() as Record<string, unknown>;
         },
       };
       for (const target of fn(event)) {

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { CartService } from './cart/cart-service.js';
+import { defaultJsonMaxDepth } from './config.js';
 import { AppError } from './errors.js';
 import { principalOf, requireAuth, type AuthOptions } from './http/auth.js';
 import { apiBaseUrl, basePath, cartRoutes, validateResponsesSetting } from './http/cart-routes.js';
@@ -196,7 +197,7 @@ export function createApp(deps: AppDeps): express.Express {
     limit: deps.bodyLimit,
     strict: false,
     type: ['application/json', 'application/*+json'],
-    verify: jsonDepthLimit(deps.jsonMaxDepth ?? 32),
+    verify: jsonDepthLimit(deps.jsonMaxDepth ?? defaultJsonMaxDepth),
   });
   // Only the methods the API accepts a body on read one (the rest never reach a route with one).
   api.use((req: Request, res: Response, next: NextFunction) => {

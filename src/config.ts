@@ -48,6 +48,9 @@ export interface Config {
   clusterWorkers: number;
 }
 
+/** JSON_MAX_DEPTH when it is not set. */
+export const defaultJsonMaxDepth = 32;
+
 /** The deepest JSON a cart may have on MongoDB (see loadConfig). */
 export const mongoMaxJsonDepth = 45;
 
@@ -152,7 +155,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...authConfig(env, problems),
     corsOrigins: list(env.CORS_ORIGINS),
     trustProxy: trustProxy(env.TRUST_PROXY, problems),
-    jsonMaxDepth: int('JSON_MAX_DEPTH', 32, 1, 1000),
+    jsonMaxDepth: int('JSON_MAX_DEPTH', defaultJsonMaxDepth, 1, 1000),
     rateLimitPerMin: int('RATE_LIMIT_PER_MIN', 0, 0, 10_000_000),
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 30_000, 1, 3_600_000),
     shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),

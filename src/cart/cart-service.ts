@@ -25,7 +25,7 @@ export interface CartServiceDeps {
   /** Called after every committed write (the event dispatcher looks for work); never awaited. */
   afterWrite?: () => void;
   /** Deepest nesting a patched cart may have (JSON_MAX_DEPTH, as for request bodies). */
-  maxDepth?: number;
+  maxDepth: number;
 }
 
 /** Limits what a caller may read and write (owner isolation); absent, everything is allowed. */
@@ -159,7 +159,7 @@ export function createCartService(deps: CartServiceDeps): CartService {
       withVersion(id, ifMatch, ctx.access, async (current) => {
         const patched = applyCartPatch(current.doc, mediaType, body);
         ctx.access?.assertMayStore(patched);
-        assertCartDepth(patched, deps.maxDepth ?? 32);
+        assertCartDepth(patched, deps.maxDepth);
         assertValidCart(patched);
         const cart = priceCart(patched, { rounding: deps.roundingMode });
         const changed = changedAttributes(current.doc, cart);

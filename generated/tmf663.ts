@@ -1301,7 +1301,10 @@ export interface operations {
     createShoppingCart: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique key per create: a retry with the same key and body gets the first answer again instead of a second resource */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1317,6 +1320,8 @@ export interface operations {
                 headers: {
                     /** @description Strong entity tag of the returned cart version */
                     ETag?: string;
+                    /** @description true when this is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1388,6 +1393,15 @@ export interface operations {
             };
             /** @description Unsupported Media Type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json;charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unprocessable Entity: the Idempotency-Key was used with another request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1934,7 +1948,10 @@ export interface operations {
     registerListener: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique key per create: a retry with the same key and body gets the first answer again instead of a second resource */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1948,6 +1965,8 @@ export interface operations {
             /** @description Subscribed */
             201: {
                 headers: {
+                    /** @description true when this is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2028,6 +2047,15 @@ export interface operations {
             };
             /** @description Unsupported Media Type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json;charset=utf-8": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unprocessable Entity: the Idempotency-Key was used with another request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

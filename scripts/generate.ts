@@ -146,6 +146,37 @@ const fixUps: { name: string; apply: (doc: Json) => void }[] = [
     },
   },
   {
+    // Safe retries of the creating operations (src/http/idempotency.ts): the Idempotency-Key
+    // request header (IETF httpapi draft), the replay marker, and 422 for a key reused with a
+    // different body (409 is declared already: the first request is still in flight).
+    name: 'idempotency-key',
+    apply: (doc) => {
+      const header = {
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description:
+          'A unique key per create: a retry with the same key and body gets the first answer again instead of a second resource',
+        schema: { type: 'string', minLength: 1, maxLength: 257 },
+      };
+      for (const path of ['/shoppingCart', '/hub']) {
+        const post = doc.paths[path].post;
+        post.parameters = [...(post.parameters ?? []), header];
+        post.responses['422'] = errorResponse(
+          'Unprocessable Entity: the Idempotency-Key was used with another request',
+        );
+        post.responses['201'].headers = {
+          ...post.responses['201'].headers,
+          'Idempotent-Replayed': {
+            description:
+              'true when this is the stored answer of an earlier request with the same Idempotency-Key',
+            schema: { type: 'string' },
+          },
+        };
+      }
+    },
+  },
+  {
     // Operators need to see subscriptions: GET /hub and GET /hub/{id} are not in v4.
     name: 'hub-read-operations',
     apply: (doc) => {

@@ -28,6 +28,7 @@ import {
   uriLengthLimit,
 } from './http/hardening.js';
 import { hubRoutes } from './http/hub-routes.js';
+import { idempotency } from './http/idempotency.js';
 import { ownedCarts } from './http/owner-scope.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { memoisePathToRegexp } from './http/route-regexp-cache.js';
@@ -64,6 +65,10 @@ export interface AppDeps {
   metrics?: Metrics;
   /** True once shutdown began (GET /ready answers 503). */
   draining?: () => boolean;
+  /** How long an Idempotency-Key and its answer are kept (default 24 h). */
+  idempotencyTtlMs?: number;
+  /** The clock of the Idempotency-Key records; default: the system clock. */
+  now?: () => Date;
 }
 
 /** The generated OpenAPI 3 document, loaded once. */
@@ -215,6 +220,17 @@ export function createApp(deps: AppDeps): express.Express {
       // Formats the spec uses that ajv does not know; our own pricing checks the numbers.
       formats: { float: true, int32: true, int64: true } as never,
     }) as never,
+  );
+
+  // After validation: a request the spec refuses never takes a key.
+  api.use(
+    idempotency({
+      store: deps.store,
+      now: deps.now ?? (() => new Date()),
+      newToken: deps.newId,
+      retentionMs: deps.idempotencyTtlMs ?? 86_400_000,
+      requestTimeoutMs: deps.requestTimeoutMs ?? 30_000,
+    }),
   );
 
   const routeOptions = { publicBaseUrl: deps.publicBaseUrl, maxPageSize: deps.maxPageSize };

@@ -46,6 +46,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** Worker processes sharing the port (node:cluster); 1 = no cluster. */
   clusterWorkers: number;
+  /** How long an Idempotency-Key and its answer are kept (src/http/idempotency.ts). */
+  idempotencyTtlMs: number;
 }
 
 /** JSON_MAX_DEPTH when it is not set. */
@@ -160,6 +162,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 30_000, 1, 3_600_000),
     shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     clusterWorkers: int('CLUSTER_WORKERS', 1, 1, 256),
+    idempotencyTtlMs: duration('IDEMPOTENCY_TTL', '24h'),
   };
   // No cart is stored deeper than JSON_MAX_DEPTH (bodies are checked, and so are patched carts).
   // MongoDB refuses documents nested over 100 levels, and the stored form can be about twice as

@@ -11,6 +11,8 @@ export const errorCodes = [
   'CONFLICT', // duplicate subscription, failed JSON Patch test, too many version conflicts
   'VERSION_CONFLICT', // store: the version we read is no longer current (retried by the service)
   'PRECONDITION_FAILED', // If-Match did not match
+  'IDEMPOTENCY_KEY_IN_USE', // the first request with this Idempotency-Key is still in flight elsewhere
+  'IDEMPOTENCY_KEY_REUSED', // this Idempotency-Key was used with a different request
   'PAYLOAD_TOO_LARGE',
   'URI_TOO_LONG',
   'UNSUPPORTED_MEDIA_TYPE',

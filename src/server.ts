@@ -125,6 +125,8 @@ export async function startServer(
     jsonMaxDepth: config.jsonMaxDepth,
     rateLimitPerMin: config.rateLimitPerMin,
     requestTimeoutMs: config.requestTimeoutMs,
+    idempotencyTtlMs: config.idempotencyTtlMs,
+    now,
     logger,
     metrics,
     draining: () => draining,
@@ -150,6 +152,9 @@ export async function startServer(
   const purge = setInterval(() => {
     store.purgeExpired(now().getTime()).catch((err: unknown) => {
       logger.warn({ err }, 'purge of expired carts failed');
+    });
+    store.purgeIdempotencyKeys(now().getTime()).catch((err: unknown) => {
+      logger.warn({ err }, 'purge of expired idempotency keys failed');
     });
   }, config.purgeIntervalMs);
   purge.unref();

@@ -15,6 +15,8 @@ export const statusOf: Record<ErrorCode, number> = {
   CONFLICT: 409,
   VERSION_CONFLICT: 409,
   PRECONDITION_FAILED: 412,
+  IDEMPOTENCY_KEY_IN_USE: 409,
+  IDEMPOTENCY_KEY_REUSED: 422,
   PAYLOAD_TOO_LARGE: 413,
   URI_TOO_LONG: 414,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -26,7 +28,13 @@ export const statusOf: Record<ErrorCode, number> = {
 
 const codeOfStatus = new Map<number, ErrorCode>(
   (Object.entries(statusOf) as [ErrorCode, number][])
-    .filter(([c]) => c !== 'VERSION_CONFLICT' && c !== 'SERVICE_UNAVAILABLE')
+    .filter(
+      ([c]) =>
+        c !== 'VERSION_CONFLICT' &&
+        c !== 'SERVICE_UNAVAILABLE' &&
+        c !== 'IDEMPOTENCY_KEY_IN_USE' &&
+        c !== 'IDEMPOTENCY_KEY_REUSED',
+    )
     .map(([c, s]) => [s, c]),
 );
 

@@ -63,6 +63,8 @@ import {
 import type {
   DeadLetter,
   Delivery,
+  IdempotencyClaim,
+  IdempotencyRecord,
   ListResult,
   OutboxEvent,
   RouteTarget,
@@ -136,6 +138,15 @@ interface SubscriptionDoc {
   query: string;
   doc: JsonObject;
 }
+
+/** An Idempotency-Key record; `_id` is idempotencyId(scope, key). */
+interface IdempotencyDoc extends Omit<IdempotencyRecord, 'answer'> {
+  _id: string;
+  answer: IdempotencyRecord['answer'] | null;
+}
+
+/** One unambiguous string per (scope, key), whatever characters either holds. */
+const idempotencyId = (scope: string, key: string): string => JSON.stringify([scope, key]);
 
 interface CounterDoc {
   _id: string;
@@ -327,6 +338,7 @@ async function createIndexes(db: Db, ttl: boolean): Promise<void> {
     .collection('subscriptions')
     .createIndex({ callback: 1, query: 1 }, { name: 'callbackQuery', unique: true });
   await db.collection('deadLetters').createIndex({ deadAt: 1, eventId: 1 }, { name: 'deadAt' });
+  await db.collection('idempotencyKeys').createIndex({ expiresAt: 1 }, { name: 'expiresAt' });
 }
 
 // --- the store ---
@@ -755,6 +767,34 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
     return queued + (outbox?.n ?? 0);
   };
 
+  const idempotencyKeys = db.collection<IdempotencyDoc>('idempotencyKeys');
+
+  /**
+   * Inserting a document with the key's _id is the claim: the unique _id lets exactly one of any
+   * number of concurrent inserts succeed, on MongoDB and FerretDB alike. An expired record is
+   * removed (only that one, by its token) and the insert tried again. Callers hold writeLock on
+   * the _id, because FerretDB's conditional delete is not atomic (see the top of this file).
+   */
+  const claimIdempotencyKey = async (record: IdempotencyRecord, nowMs: number): Promise<IdempotencyClaim> => {
+    const _id = idempotencyId(record.scope, record.key);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await idempotencyKeys.insertOne({ ...record, _id, answer: null });
+        return { claimed: true };
+      } catch (e) {
+        if (!isDuplicateKey(e)) throw e;
+      }
+      const held = await idempotencyKeys.findOne({ _id });
+      if (held === null) continue; // released or purged in between: claim again
+      if (held.expiresAt > nowMs) {
+        const { _id: _, answer, ...rest } = held;
+        return { claimed: false, record: { ...rest, answer: answer ?? undefined } };
+      }
+      await idempotencyKeys.deleteOne({ _id, token: held.token });
+    }
+    throw new AppError('CONFLICT', 'Conflict', `Idempotency key ${record.key} is contended`);
+  };
+
   return {
     name: 'mongodb',
     createCart: (doc, meta, events) =>
@@ -801,6 +841,29 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
         ),
       ),
     pendingDeliveries: () => guard(pendingDeliveries),
+
+    claimIdempotencyKey: (record, nowMs) =>
+      guard(() =>
+        writeLock(idempotencyId(record.scope, record.key), () => claimIdempotencyKey(record, nowMs)),
+      ),
+    completeIdempotencyKey: (scope, key, token, answer, expiresAt) =>
+      guard(() =>
+        writeLock(idempotencyId(scope, key), async () => {
+          const result = await idempotencyKeys.updateOne(
+            { _id: idempotencyId(scope, key), token, answer: null },
+            { $set: { answer, expiresAt } },
+          );
+          return result.matchedCount > 0;
+        }),
+      ),
+    releaseIdempotencyKey: (scope, key, token) =>
+      guard(() =>
+        writeLock(idempotencyId(scope, key), async () => {
+          await idempotencyKeys.deleteOne({ _id: idempotencyId(scope, key), token, answer: null });
+        }),
+      ),
+    purgeIdempotencyKeys: (nowMs) =>
+      guard(async () => (await idempotencyKeys.deleteMany({ expiresAt: { $lte: nowMs } })).deletedCount),
 
     ping: () =>
       guard(async () => {

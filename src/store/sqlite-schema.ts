@@ -104,3 +104,20 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   PRIMARY KEY (event_id, subscription_id)
 );
 `;
+
+/**
+ * Idempotency-Key records (src/http/idempotency.ts): one row per caller and key. New tables only,
+ * created if missing, so the layout version (user_version) stays as it is.
+ */
+export const idempotencySchemaSql = `
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  token TEXT NOT NULL,
+  answer TEXT,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_at);
+`;

@@ -73,6 +73,35 @@ export interface WriteMeta {
   expiresAt: number | undefined;
 }
 
+/**
+ * The answer remembered for an Idempotency-Key (src/http/idempotency.ts): what the first request
+ * with that key answered, sent again as it is to every retry.
+ */
+export interface RememberedAnswer {
+  status: number;
+  /** The headers that make the answer: Location, ETag, Content-Type. */
+  headers: Record<string, string>;
+  /** The body exactly as it was sent. */
+  body: string;
+}
+
+/** One Idempotency-Key as stored: claimed by a request in flight, or done with its answer. */
+export interface IdempotencyRecord {
+  /** Who may use the key: the caller when authentication is on, '' for everyone otherwise. */
+  scope: string;
+  key: string;
+  /** A digest of the operation and its body: the same key with a different one is refused. */
+  fingerprint: string;
+  /** The claim of the request that holds it: only that request completes or releases it. */
+  token: string;
+  /** Absent while the first request is in flight. */
+  answer?: RememberedAnswer | undefined;
+  /** Epoch ms after which the record is gone: the claim's lease, then the retention time. */
+  expiresAt: number;
+}
+
+export type IdempotencyClaim = { claimed: true } | { claimed: false; record: IdempotencyRecord };
+
 export interface Store {
   readonly name: string;
 
@@ -139,6 +168,26 @@ export interface Store {
   ): Promise<void>;
   listDeadLetters(): Promise<DeadLetter[]>;
   pendingDeliveries(): Promise<number>;
+
+  /**
+   * Takes the key for a request (its record is inserted with the request's token and fingerprint,
+   * no answer, expiring at the lease), atomically: of any number of concurrent claims of one key
+   * exactly one succeeds. A record expired at `nowMs` counts as absent. Otherwise returns the
+   * record that holds the key.
+   */
+  claimIdempotencyKey(record: IdempotencyRecord, nowMs: number): Promise<IdempotencyClaim>;
+  /** Records the answer and the retention expiry, if `token` still holds the key; says whether. */
+  completeIdempotencyKey(
+    scope: string,
+    key: string,
+    token: string,
+    answer: RememberedAnswer,
+    expiresAt: number,
+  ): Promise<boolean>;
+  /** Gives the key up (the request failed and created nothing), if `token` still holds it. */
+  releaseIdempotencyKey(scope: string, key: string, token: string): Promise<void>;
+  /** Removes the records expired at `nowMs`; returns how many. */
+  purgeIdempotencyKeys(nowMs: number): Promise<number>;
 
   /** Throws STORE_UNAVAILABLE when the database cannot be reached. */
   ping(): Promise<void>;

@@ -17,6 +17,7 @@ import { compareForSort, matchesFilter, projectFields } from '../../src/query/ev
 import { parseListQuery } from '../../src/query/parse.js';
 import type {
   Delivery,
+  IdempotencyRecord,
   ListResult,
   OutboxEvent,
   Store,
@@ -838,6 +839,104 @@ export function runStoreContract(
           'A/y': ['y1'],
           'B/y': ['y1'],
         });
+      });
+    });
+
+    describe('idempotency keys', () => {
+      const t = Date.parse('2030-06-01T00:00:00Z');
+      const rec = (key: string, token: string, over: Partial<IdempotencyRecord> = {}): IdempotencyRecord => ({
+        scope: '',
+        key,
+        fingerprint: 'fp-1',
+        token,
+        expiresAt: t + 60_000,
+        ...over,
+      });
+      const answer = { status: 201, headers: { Location: '/x/1', ETag: '"1"' }, body: '{"id":"1"}' };
+
+      test('of many concurrent claims of one key exactly one wins; the others see its record', async (s) => {
+        const claims = await Promise.all(
+          Array.from({ length: 25 }, (_, i) => s.claimIdempotencyKey(rec('k-race', `tok-${i}`), t)),
+        );
+        const won = claims.filter((c) => c.claimed);
+        expect(won).to.have.length(1);
+        const winner = claims.findIndex((c) => c.claimed);
+        for (const c of claims) {
+          if (c.claimed) continue;
+          expect(c.record).to.deep.include({ scope: '', key: 'k-race', fingerprint: 'fp-1' });
+          expect(c.record.token).to.equal(`tok-${winner}`);
+          expect(c.record.answer).to.equal(undefined);
+        }
+      });
+
+      test('only the holding token completes a key; the answer is then returned as stored', async (s) => {
+        expect((await s.claimIdempotencyKey(rec('k-done', 'mine'), t)).claimed).to.equal(true);
+        expect(await s.completeIdempotencyKey('', 'k-done', 'theirs', answer, t + 3_600_000)).to.equal(false);
+        expect(await s.completeIdempotencyKey('', 'k-done', 'mine', answer, t + 3_600_000)).to.equal(true);
+        // Once answered, it is not completed again.
+        expect(await s.completeIdempotencyKey('', 'k-done', 'mine', answer, t + 3_600_000)).to.equal(false);
+        const again = await s.claimIdempotencyKey(rec('k-done', 'later', { fingerprint: 'fp-2' }), t + 1000);
+        expect(again.claimed).to.equal(false);
+        if (!again.claimed) {
+          expect(again.record).to.deep.equal({
+            scope: '',
+            key: 'k-done',
+            fingerprint: 'fp-1',
+            token: 'mine',
+            answer,
+            expiresAt: t + 3_600_000,
+          });
+        }
+      });
+
+      test('a released key can be claimed again; release by another token or after completion does nothing', async (s) => {
+        await s.claimIdempotencyKey(rec('k-rel', 'a'), t);
+        await s.releaseIdempotencyKey('', 'k-rel', 'b');
+        expect((await s.claimIdempotencyKey(rec('k-rel', 'c'), t)).claimed).to.equal(false);
+        await s.releaseIdempotencyKey('', 'k-rel', 'a');
+        expect((await s.claimIdempotencyKey(rec('k-rel', 'c'), t)).claimed).to.equal(true);
+        await s.completeIdempotencyKey('', 'k-rel', 'c', answer, t + 60_000);
+        await s.releaseIdempotencyKey('', 'k-rel', 'c');
+        const held = await s.claimIdempotencyKey(rec('k-rel', 'd'), t);
+        expect(held.claimed ? undefined : held.record.answer).to.deep.equal(answer);
+      });
+
+      test('keys are per scope, and an expired record counts as absent and is purged', async (s) => {
+        expect((await s.claimIdempotencyKey(rec('k-s', 'a', { scope: 'sub:alice' }), t)).claimed).to.equal(
+          true,
+        );
+        expect((await s.claimIdempotencyKey(rec('k-s', 'b', { scope: 'sub:bob' }), t)).claimed).to.equal(
+          true,
+        );
+        expect((await s.claimIdempotencyKey(rec('k-s', 'c'), t)).claimed).to.equal(true);
+        await s.completeIdempotencyKey('sub:alice', 'k-s', 'a', answer, t + 1000);
+        // At its expiry the record is gone for a claim (lease or retention alike).
+        expect(
+          (await s.claimIdempotencyKey(rec('k-s', 'e', { scope: 'sub:alice' }), t + 999)).claimed,
+        ).to.equal(false);
+        const fresh = rec('k-s', 'f', { scope: 'sub:alice', fingerprint: 'fp-9', expiresAt: t + 5000 });
+        expect((await s.claimIdempotencyKey(fresh, t + 1000)).claimed).to.equal(true);
+        const now = await s.claimIdempotencyKey(rec('k-s', 'g', { scope: 'sub:alice' }), t + 1000);
+        expect(now.claimed ? undefined : now.record).to.deep.include({ token: 'f', fingerprint: 'fp-9' });
+        expect(now.claimed ? 'x' : now.record.answer).to.equal(undefined);
+        // Purge removes what expired by then: nothing at t + 4 s; at t + 60 s alice's new lease
+        // (t + 5 s), bob's and the unscoped one (t + 60 s).
+        expect(await s.purgeIdempotencyKeys(t + 4000)).to.equal(0);
+        expect(await s.purgeIdempotencyKeys(t + 60_000)).to.equal(3);
+        expect(await s.purgeIdempotencyKeys(t + 60_000)).to.equal(0);
+        expect((await s.claimIdempotencyKey(rec('k-s', 'h', { scope: 'sub:bob' }), t + 1)).claimed).to.equal(
+          true,
+        );
+      });
+
+      test('keys and scopes with any characters stay apart', async (s) => {
+        const odd = ['a"b', 'a\\b', '[""]', 'x y', '$key', 'k.1'];
+        for (const k of odd) expect((await s.claimIdempotencyKey(rec(k, k), t)).claimed, k).to.equal(true);
+        expect((await s.claimIdempotencyKey(rec('k', 'x', { scope: '["",' }), t)).claimed).to.equal(true);
+        for (const k of odd) {
+          const c = await s.claimIdempotencyKey(rec(k, 'other'), t);
+          expect(c.claimed ? undefined : c.record.token, k).to.equal(k);
+        }
       });
     });
 

@@ -54,9 +54,16 @@ export async function startTestServer(
   };
 }
 
-export async function openTestStore(sqlitePath: string): Promise<Store> {
+/** A fresh MongoDB database name for one test store. */
+export const freshDbName = (): string =>
+  `test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+
+/**
+ * The store of the run (SQLite at `sqlitePath`, or MongoDB when STORE=mongodb). Opening it again
+ * with the same path and `dbName` opens the same data, as a restarted server would.
+ */
+export async function openTestStore(sqlitePath: string, dbName = freshDbName()): Promise<Store> {
   if (process.env.STORE === 'mongodb' && process.env.MONGODB_URI) {
-    const dbName = `test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
     return openMongoStore({ uri: process.env.MONGODB_URI, dbName });
   }
   return openSqliteStore({ path: sqlitePath, synchronous: 'normal' });

@@ -53,6 +53,7 @@ const exposedHeaders = [
   'X-Request-ID',
   'Retry-After',
   'WWW-Authenticate',
+  'Idempotent-Replayed',
 ];
 
 export function corsPolicy(origins: string[]): RequestHandler {

@@ -271,3 +271,33 @@ describe('Idempotency-Key with authentication on', () => {
     expect(list.headers.get('x-total-count')).to.equal('2');
   });
 });
+
+describe('Idempotency-Key from a browser (CORS_ORIGINS)', () => {
+  const origin = 'https://shop.example.com';
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ CORS_ORIGINS: origin });
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  it('allows the header in a preflight and lets the page read the replay marker', async () => {
+    const preflight = await call(server, 'OPTIONS', '/shoppingCart', undefined, {
+      Origin: origin,
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'content-type,idempotency-key',
+    });
+    expect(preflight.status).to.equal(204);
+    expect(preflight.headers.get('access-control-allow-headers')).to.equal('content-type,idempotency-key');
+    const k = key();
+    await call(server, 'POST', '/shoppingCart', {}, { Origin: origin, ...withKey(k) });
+    const replay = await call(server, 'POST', '/shoppingCart', {}, { Origin: origin, ...withKey(k) });
+    expect(replay.headers.get('idempotent-replayed')).to.equal('true');
+    expect((replay.headers.get('access-control-expose-headers') ?? '').split(',')).to.include.members([
+      'Idempotent-Replayed',
+      'Location',
+      'ETag',
+    ]);
+  });
+});

@@ -7,7 +7,8 @@
  * 2. The key is looked up for the caller (the token's subject when authentication is on, everyone
  *    otherwise) together with a fingerprint of the operation and its body (key order ignored).
  * 3. A request of this process holding the key: a different fingerprint is a 422 at once; the
- *    same one waits for that request's answer, then goes on at step 4.
+ *    same one waits for that request and takes its outcome (its answer, or its refusal; after a
+ *    4xx, which created nothing, it goes on at step 4).
  * 4. The store claims the key atomically (exactly one of any number of concurrent claims wins,
  *    across processes too):
  *    - claimed: the request runs, and its answer decides the record. 2xx: the answer (status,
@@ -173,6 +174,13 @@ export function idempotency(options: IdempotencyOptions): RequestHandler {
         });
       return res;
     }) as Response['end'];
+    // A request that ends without an answer (the connection dropped and nothing was sent) must
+    // not keep the requests waiting for it; finishing twice is harmless.
+    res.once('close', () => {
+      finish({
+        error: inUse('The first request with this Idempotency-Key ended without an answer; retry later'),
+      });
+    });
     next();
   };
 

@@ -152,8 +152,9 @@ export function judge(changes: Change[], entries: AllowEntry[]): GateResult {
 /** The gate for one version: 0 when every breaking change is allowed and no entry is stale. */
 export async function gate(
   version: ApiVersion,
-  opts: { served?: string; html?: string } = {},
+  opts: { served?: string; html?: string; log?: (line: string) => void } = {},
 ): Promise<number> {
+  const log = opts.log ?? console.log;
   const served = JSON.parse(readFileSync(opts.served ?? documentPath(version), 'utf8')) as Json;
   const changes = diff(await publishedDocument(version), served, {
     flattenAllOf: version.flattenAllOf,
@@ -161,13 +162,13 @@ export async function gate(
   });
   const result = judge(changes, readAllowList()[version.name] ?? []);
   const label = `${version.name} (${opts.served ?? 'served'} against openapi/${version.name}/${version.specFile})`;
-  console.log(
+  log(
     `gate ${label}: ${changes.length} changes, ${result.allowed.length} breaking and allowed, ` +
       `${result.refused.length} breaking and not allowed`,
   );
-  for (const change of result.refused) console.log(`  NOT ALLOWED ${describe(change)}`);
+  for (const change of result.refused) log(`  NOT ALLOWED ${describe(change)}`);
   for (const { entry, matched } of result.stale) {
-    console.log(
+    log(
       `  STALE allow-list entry ${version.name} ${entry.fixUp} [${entry.id}] /${entry.match}/: ` +
         `allows ${entry.count}, matched ${matched}`,
     );
@@ -192,13 +193,17 @@ export function servedAt(ref: string, version: ApiVersion): Json | null {
 }
 
 /** Review of a change: the work tree's served documents against those of a git ref. */
-export function review(ref: string, opts: { html?: string } = {}): number {
+export function review(
+  ref: string,
+  opts: { html?: string; log?: (line: string) => void; revision?: (v: ApiVersion) => Json } = {},
+): number {
+  const log = opts.log ?? console.log;
   const resolved = spawnSync('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
     cwd: root,
     encoding: 'utf8',
   });
   if (resolved.status !== 0) {
-    console.error(`contract:diff: ${ref} is not a commit here (a shallow clone? fetch more history)`);
+    log(`contract:diff: ${ref} is not a commit here (a shallow clone? fetch more history)`);
     return 2;
   }
   const allowList = readAllowList();
@@ -206,10 +211,11 @@ export function review(ref: string, opts: { html?: string } = {}): number {
   for (const version of apiVersions) {
     const base = servedAt(ref, version);
     if (!base) {
-      console.log(`${version.name}: new since ${ref}, nothing to compare`);
+      log(`${version.name}: new since ${ref}, nothing to compare`);
       continue;
     }
-    const revision = JSON.parse(readFileSync(documentPath(version), 'utf8')) as Json;
+    const revision =
+      opts.revision?.(version) ?? (JSON.parse(readFileSync(documentPath(version), 'utf8')) as Json);
     const changes = diff(base, revision, {
       flattenAllOf: version.flattenAllOf,
       html: opts.html ? join(opts.html, `${version.name}-review.html`) : undefined,
@@ -220,20 +226,19 @@ export function review(ref: string, opts: { html?: string } = {}): number {
     const known = (c: Change): AllowEntry | undefined =>
       entries.find((e) => e.id === c.id && new RegExp(e.match).test(`${where(c)}: ${c.text}`));
     const refused = changes.filter((c) => isBreaking(c) && !known(c));
-    console.log(
+    log(
       `${version.name}: ${changes.length} changes since ${ref}: ${changes.filter(isBreaking).length} breaking ` +
         `(${refused.length} not in the allow-list), ${changes.filter((c) => !isBreaking(c)).length} non-breaking`,
     );
     const byOperation = new Map<string, Change[]>();
     for (const c of changes) byOperation.set(where(c), [...(byOperation.get(where(c)) ?? []), c]);
     for (const [operation, list] of [...byOperation].sort(([a], [b]) => a.localeCompare(b))) {
-      console.log(`  ${operation}`);
+      log(`  ${operation}`);
       for (const c of list.filter(isBreaking)) {
         const entry = known(c);
-        console.log(`    breaking${entry ? ` (allowed: ${entry.fixUp})` : ''}: [${c.id}] ${c.text}`);
+        log(`    breaking${entry ? ` (allowed: ${entry.fixUp})` : ''}: [${c.id}] ${c.text}`);
       }
-      for (const c of list.filter((x) => !isBreaking(x)))
-        console.log(`    non-breaking: [${c.id}] ${c.text}`);
+      for (const c of list.filter((x) => !isBreaking(x))) log(`    non-breaking: [${c.id}] ${c.text}`);
     }
     breaking += refused.length;
   }

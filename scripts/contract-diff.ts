@@ -56,7 +56,10 @@ export function oasdiffVersion(): string {
   return /github\.com\/oasdiff\/oasdiff (v[\d.]+)/.exec(goMod)?.[1] ?? 'unknown';
 }
 
-/** Builds oasdiff when it is missing; null when ready, else the reason it is unavailable. */
+/**
+ * Builds oasdiff when it is missing: null when ready, the reason when it cannot be had (no Go);
+ * throws when a build fails.
+ */
 export function ensureOasdiff(): string | null {
   if (process.env.OASDIFF_BIN)
     return existsSync(process.env.OASDIFF_BIN)
@@ -69,7 +72,7 @@ export function ensureOasdiff(): string | null {
   process.stderr.write(built.stderr);
   if (built.status === 3)
     return 'Go is not installed, so oasdiff cannot be built (bash scripts/oasdiff/build.sh)';
-  if (built.status !== 0) return `building oasdiff failed (exit ${built.status})`;
+  if (built.status !== 0) throw new Error(`building oasdiff failed (exit ${built.status})`);
   return null;
 }
 

@@ -53,7 +53,6 @@ const shortOperation = (c: Change): string => {
 function propertyPath(raw: string): string {
   return raw
     .replace(/^oneOf\[[^\]]*\]\//, '')
-    .replace(/^event\/shoppingCart\//, '')
     .replace(/^items\//, '[].')
     .replace(/\/items(?=\/|$)/g, '[]')
     .replace(/\//g, '.')

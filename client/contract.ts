@@ -8,7 +8,7 @@ import type {
   components as V4Components,
   operations as V4Operations,
   paths as V4Paths,
-} from '../generated/tmf663.js';
+} from '../generated/v4/tmf663.js';
 
 type V4Schemas = V4Components['schemas'];
 

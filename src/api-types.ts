@@ -1,8 +1,8 @@
 /**
- * The only importer of generated/: named aliases of the TMF663 v4 types, so the rest of the code
+ * The only importer of generated/ (v4, the version served): named aliases of the TMF663 v4 types, so the rest of the code
  * never spells the generated paths and a spec bump shows up as type errors in one place.
  */
-import type { components } from '../generated/tmf663.js';
+import type { components } from '../generated/v4/tmf663.js';
 
 type Schemas = components['schemas'];
 

@@ -32,6 +32,7 @@ import { idempotency } from './http/idempotency.js';
 import { ownedCarts } from './http/owner-scope.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { memoisePathToRegexp } from './http/route-regexp-cache.js';
+import { specForValidator } from './http/validator-spec.js';
 import { createLogger, requestLog, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Store } from './store/store.js';
@@ -73,35 +74,8 @@ export interface AppDeps {
 
 /** The generated OpenAPI 3 document, loaded once. */
 export const apiSpec = JSON.parse(
-  readFileSync(new URL('../generated/tmf663-openapi.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../generated/v4/tmf663-openapi.json', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
-
-/**
- * The document handed to the validator. express-openapi-validator 5.6 matches a response's
- * Content-Type against the spec's media types in its own normalised spelling
- * ("application/json; charset=utf-8") and silently skips validation when the spec spells it
- * otherwise, as TMF specs do ("application/json;charset=utf-8"). Respelling the response media
- * types (only there, and only for the validator) makes response validation actually run.
- */
-function specForValidator(spec: Record<string, unknown>): Record<string, unknown> {
-  const copy = structuredClone(spec) as {
-    paths: Record<
-      string,
-      Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>
-    >;
-  };
-  for (const item of Object.values(copy.paths)) {
-    for (const op of Object.values(item)) {
-      for (const response of Object.values(op.responses ?? {})) {
-        if (!response.content) continue;
-        response.content = Object.fromEntries(
-          Object.entries(response.content).map(([type, media]) => [type.replace(/;\s*/g, '; '), media]),
-        );
-      }
-    }
-  }
-  return copy;
-}
 
 /** Methods each path serves; anything else on a known path is a 405 (not a 404). */
 const allowed: [RegExp, string[]][] = [

@@ -11,7 +11,7 @@ import { badRequest } from '../errors.js';
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 const doc = JSON.parse(
-  readFileSync(new URL('../../generated/tmf663-openapi.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../generated/v4/tmf663-openapi.json', import.meta.url), 'utf8'),
 ) as { components: Record<string, unknown> };
 
 const ajv = new Ajv({ strict: false, allErrors: false, validateFormats: true });
@@ -22,7 +22,7 @@ ajv.addFormat('int64', true);
 ajv.addSchema({ $id: 'tmf663', components: doc.components });
 
 const shoppingCart = ajv.getSchema('tmf663#/components/schemas/ShoppingCart');
-if (!shoppingCart) throw new Error('ShoppingCart schema missing from generated/tmf663-openapi.json');
+if (!shoppingCart) throw new Error('ShoppingCart schema missing from generated/v4/tmf663-openapi.json');
 const validateShoppingCart = shoppingCart;
 
 const describe = (e: ErrorObject): string => {

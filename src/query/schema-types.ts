@@ -22,7 +22,7 @@ interface SchemaNode {
 }
 
 const schemas = (
-  JSON.parse(readFileSync(new URL('../../generated/tmf663-openapi.json', import.meta.url), 'utf8')) as {
+  JSON.parse(readFileSync(new URL('../../generated/v4/tmf663-openapi.json', import.meta.url), 'utf8')) as {
     components: { schemas: Record<string, SchemaNode> };
   }
 ).components.schemas;
@@ -42,7 +42,7 @@ const resolve = (node: SchemaNode): SchemaNode => {
 };
 
 const root = schemas.ShoppingCart;
-if (root === undefined) throw new Error('ShoppingCart schema missing from generated/tmf663-openapi.json');
+if (root === undefined) throw new Error('ShoppingCart schema missing from generated/v4/tmf663-openapi.json');
 
 /** What sits at the end of a path, as far as the schema knows. */
 export type LeafType = ValueKind | 'object' | 'array' | 'unknown';

@@ -1,0 +1,196 @@
+/**
+ * The named fix-ups of TMF663 v5.0.0 (openapi/v5/), applied in this order to the published
+ * OpenAPI 3.0.1 document. Found the way v4's were: by loading the document into
+ * express-openapi-validator with request and response validation on, feeding it the spec's own
+ * examples and what the server sends (README, "How the API behaves"), and by reading the oasdiff
+ * report of v4 -> v5. Fixed in v5 itself, so not repeated here: the ItemTotalPrice casing, the
+ * savedForLater description, the missing PATCH media types. docs/contract/README.md lists them.
+ */
+import { operations, type FixUp, type Json } from './fix-up.js';
+
+const errorResponse = (description: string): Json => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+const etagHeader = {
+  ETag: { description: 'Strong entity tag of the returned cart version', schema: { type: 'string' } },
+};
+const schemaName = (ref: string): string => ref.replace('#/components/schemas/', '');
+
+/** The properties and required names of a schema, through its allOf chain of $refs. */
+function flatten(doc: Json, schema: Json): { properties: Json; required: string[] } {
+  if (typeof schema.$ref === 'string') return flatten(doc, doc.components.schemas[schemaName(schema.$ref)]);
+  const out = {
+    properties: { ...(schema.properties ?? {}) } as Json,
+    required: [...(schema.required ?? [])],
+  };
+  for (const part of (schema.allOf ?? []) as Json[]) {
+    const inner = flatten(doc, part);
+    Object.assign(out.properties, inner.properties);
+    out.required.push(...inner.required);
+  }
+  return out;
+}
+
+export const fixUps: FixUp[] = [
+  {
+    // The file's server is https://serverRoot/shoppingCart/v5/, without the /tmf-api prefix every
+    // other TMF API keeps (TMF629 5.0.1 has it, so does v4): a quirk of this file. The server
+    // serves v5 beside v4, under /tmf-api/shoppingCart/v5/.
+    name: 'server-base-path',
+    apply: (doc) => {
+      doc.servers = [{ url: '/tmf-api/shoppingCart/v5' }];
+    },
+  },
+  {
+    // Polymorphic attributes (relatedParty.partyOrPartyRole, product, contactMedium, ...) are a
+    // oneOf of open schemas with a discriminator on @type. A validator that does not apply the
+    // discriminator (ajv in express-openapi-validator does not, for such schemas) finds that a
+    // PartyRoleRef also matches PartyRef and rejects the spec's own examples: "must match
+    // exactly one schema in oneOf". Each branch is made to hold only for the @type values the
+    // mapping gives it, which is what the discriminator says. One mapping contradicts its own
+    // schema: GeographicLocation's @type is an enum of GeoJSON names (GeoJsonPoint, ...), never
+    // "GeographicLocation"; there the branch's own enum selects it.
+    name: 'one-of-by-type',
+    apply: (doc) => {
+      const visit = (node: unknown): void => {
+        if (Array.isArray(node)) {
+          node.forEach(visit);
+          return;
+        }
+        if (node === null || typeof node !== 'object') return;
+        const schema = node as Json;
+        const mapping = schema.discriminator?.mapping as Record<string, string> | undefined;
+        if (Array.isArray(schema.oneOf) && mapping) {
+          const property = schema.discriminator.propertyName as string;
+          schema.oneOf = (schema.oneOf as Json[]).map((branch) => {
+            const mapped = Object.keys(mapping).filter((t) => mapping[t] === branch.$ref);
+            if (mapped.length === 0) return branch;
+            const own = flatten(doc, branch).properties[property]?.enum as string[] | undefined;
+            const types = own ?? mapped;
+            return {
+              allOf: [
+                branch,
+                { type: 'object', required: [property], properties: { [property]: { enum: types } } },
+              ],
+            };
+          });
+        }
+        Object.values(schema).forEach(visit);
+      };
+      visit(doc.components.schemas);
+    },
+  },
+  {
+    // The spec's own JSON Patch example deletes with "op": "delete", which its JsonPatch schema
+    // does not list; the server accepts it as an alias of remove (as v4's does).
+    name: 'json-patch-delete-op',
+    apply: (doc) => {
+      const op = doc.components.schemas.JsonPatch.properties.op;
+      op.enum = [...op.enum, 'delete'];
+    },
+  },
+  {
+    // RFC 7396: in a merge patch, null deletes a member; ShoppingCart_MVO allows no null, so a
+    // merge patch that removes an attribute would be refused. The merge-patch media types
+    // (application/json is one, as the CTK family sends it) get ShoppingCart_MVO where each
+    // top-level attribute may also be null. Its required names stay required.
+    name: 'merge-patch-null-deletes',
+    apply: (doc) => {
+      const schemas = doc.components.schemas;
+      const mvo = flatten(doc, { $ref: '#/components/schemas/ShoppingCart_MVO' });
+      schemas.ShoppingCart_MergePatch = {
+        type: 'object',
+        description: 'A JSON Merge Patch (RFC 7396) of a ShoppingCart: ShoppingCart_MVO where null deletes',
+        required: [...new Set(mvo.required)],
+        properties: Object.fromEntries(
+          Object.entries(mvo.properties).map(([k, v]) => [k, { anyOf: [v, { enum: [null] }] }]),
+        ),
+      };
+      const body = doc.components.requestBodies.ShoppingCart_MVO.content;
+      for (const type of ['application/json', 'application/merge-patch+json']) {
+        body[type].schema = { $ref: '#/components/schemas/ShoppingCart_MergePatch' };
+      }
+    },
+  },
+  {
+    // Statuses the server sends that v5 leaves out, so response validation holds for every
+    // answer: 206 partial list, 304/412 conditional requests, 413/414/415 request limits, 429
+    // rate limit. ETag headers document concurrency. (v5 declares 501 and 503 itself; the hub
+    // answers errors as `default`.)
+    name: 'undeclared-statuses',
+    apply: (doc) => {
+      for (const { op } of operations(doc)) {
+        if (op.responses.default) continue;
+        Object.assign(op.responses, {
+          '413': errorResponse('Payload Too Large'),
+          '414': errorResponse('URI Too Long'),
+          '415': errorResponse('Unsupported Media Type'),
+          '429': errorResponse('Too Many Requests'),
+        });
+      }
+      const responses = doc.components.responses;
+      const list = doc.paths['/shoppingCart'].get.responses;
+      list['206'] = {
+        ...responses['200ShoppingCartArray'],
+        description: 'Partial content: the page holds part of the matches',
+      };
+      const one = doc.paths['/shoppingCart/{id}'];
+      const withEtag = (name: string): Json => ({
+        ...responses[name],
+        headers: { ...responses[name].headers, ...etagHeader },
+      });
+      one.get.responses['200'] = withEtag('200ShoppingCart_Get');
+      one.get.responses['304'] = { description: 'Not Modified', headers: etagHeader };
+      one.patch.responses['200'] = withEtag('200ShoppingCart_Patch');
+      one.patch.responses['412'] = errorResponse('Precondition Failed');
+      one.delete.responses['412'] = errorResponse('Precondition Failed');
+      doc.paths['/shoppingCart'].post.responses['201'] = withEtag('201ShoppingCart');
+    },
+  },
+  {
+    // v5 declares fields, offset and limit only. TMF630 adds sort and attribute filters; sort is
+    // declared here, filters pass through as unknown query parameters. fields and sort hold
+    // attribute paths such as @type, so they allow reserved characters.
+    name: 'list-query-parameters',
+    apply: (doc) => {
+      doc.components.parameters.Fields.allowReserved = true;
+      doc.paths['/shoppingCart'].get.parameters.push({
+        name: 'sort',
+        in: 'query',
+        required: false,
+        description: 'Comma-separated attribute paths; a leading - sorts descending (TMF630)',
+        allowReserved: true,
+        schema: { type: 'string' },
+      });
+    },
+  },
+  {
+    // Operators need to see subscriptions: GET /hub and GET /hub/{id} are not in v5 either.
+    name: 'hub-read-operations',
+    apply: (doc) => {
+      const hub = { $ref: '#/components/schemas/Hub' };
+      const json = (schema: Json): Json => ({ 'application/json': { schema } });
+      const error = { $ref: '#/components/responses/Error' };
+      doc.paths['/hub'].get = {
+        operationId: 'listHub',
+        summary: 'List the event subscriptions',
+        tags: ['events subscription'],
+        responses: {
+          '200': { description: 'Success', content: json({ type: 'array', items: hub }) },
+          default: error,
+        },
+      };
+      doc.paths['/hub/{id}'].get = {
+        operationId: 'retrieveHub',
+        summary: 'Retrieve one event subscription',
+        tags: ['events subscription'],
+        parameters: doc.paths['/hub/{id}'].delete.parameters,
+        responses: {
+          '200': { description: 'Success', content: json(hub) },
+          default: error,
+        },
+      };
+    },
+  },
+];

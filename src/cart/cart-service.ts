@@ -87,6 +87,26 @@ export function createCartService(deps: CartServiceDeps): CartService {
     return found;
   };
 
+  /**
+   * Writes to one cart run one after another within this process (a per-cart queue), in the
+   * order they arrived: concurrent writers then never lose retry rounds to each other, and the
+   * version-conflict retries are left for writers in other processes.
+   */
+  const queues = new Map<string, Promise<unknown>>();
+  const serial = <T>(id: string, work: () => Promise<T>): Promise<T> => {
+    const before = queues.get(id) ?? Promise.resolve();
+    const mine = before.then(work, work);
+    const tail = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    queues.set(id, tail);
+    void tail.then(() => {
+      if (queues.get(id) === tail) queues.delete(id);
+    });
+    return mine;
+  };
+
   const preconditionFailed = (id: string): AppError =>
     new AppError(
       'PRECONDITION_FAILED',
@@ -156,33 +176,37 @@ export function createCartService(deps: CartServiceDeps): CartService {
     list: (query) => store.listCarts(query, deps.now().getTime()),
 
     patch: (id, mediaType, body, ifMatch, ctx) =>
-      withVersion(id, ifMatch, ctx.access, async (current) => {
-        const patched = applyCartPatch(current.doc, mediaType, body);
-        ctx.access?.assertMayStore(patched);
-        assertCartDepth(patched, deps.maxDepth);
-        assertValidCart(patched);
-        const cart = priceCart(patched, { rounding: deps.roundingMode });
-        const changed = changedAttributes(current.doc, cart);
-        if (changed.length === 0) return current;
-        const nowIso = deps.now().toISOString();
-        const stored = await store.replaceCart(
-          id,
-          current.version,
-          cart,
-          { now: nowIso, expiresAt: ms(cart.validFor?.endDateTime) },
-          events('ShoppingCartAttributeValueChangeEvent', cart, ctx, nowIso, changed.join(',')),
-        );
-        wrote();
-        return stored;
-      }),
+      serial(id, () =>
+        withVersion(id, ifMatch, ctx.access, async (current) => {
+          const patched = applyCartPatch(current.doc, mediaType, body);
+          ctx.access?.assertMayStore(patched);
+          assertCartDepth(patched, deps.maxDepth);
+          assertValidCart(patched);
+          const cart = priceCart(patched, { rounding: deps.roundingMode });
+          const changed = changedAttributes(current.doc, cart);
+          if (changed.length === 0) return current;
+          const nowIso = deps.now().toISOString();
+          const stored = await store.replaceCart(
+            id,
+            current.version,
+            cart,
+            { now: nowIso, expiresAt: ms(cart.validFor?.endDateTime) },
+            events('ShoppingCartAttributeValueChangeEvent', cart, ctx, nowIso, changed.join(',')),
+          );
+          wrote();
+          return stored;
+        }),
+      ),
 
     remove: (id, ifMatch, ctx) =>
-      withVersion(id, ifMatch, ctx.access, async (current) => {
-        const nowIso = deps.now().toISOString();
-        const evts: OutboxEvent[] = events('ShoppingCartDeleteEvent', current.doc, ctx, nowIso);
-        const gone = await store.deleteCart(id, current.version, Date.parse(nowIso), evts);
-        if (!gone) throw notFound(`No shopping cart with id ${id}`);
-        wrote();
-      }),
+      serial(id, () =>
+        withVersion(id, ifMatch, ctx.access, async (current) => {
+          const nowIso = deps.now().toISOString();
+          const evts: OutboxEvent[] = events('ShoppingCartDeleteEvent', current.doc, ctx, nowIso);
+          const gone = await store.deleteCart(id, current.version, Date.parse(nowIso), evts);
+          if (!gone) throw notFound(`No shopping cart with id ${id}`);
+          wrote();
+        }),
+      ),
   };
 }

@@ -11,6 +11,7 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import type { CartService } from './cart/cart-service.js';
 import { defaultJsonMaxDepth } from './config.js';
 import { AppError } from './errors.js';
+import { assertNoForbiddenKeys } from './forbidden-keys.js';
 import { principalOf, requireAuth, type AuthOptions } from './http/auth.js';
 import { apiBaseUrl, basePath, cartRoutes, validateResponsesSetting } from './http/cart-routes.js';
 import { chain } from './http/chain.js';
@@ -180,7 +181,21 @@ export function createApp(deps: AppDeps): express.Express {
   });
   // Only the methods the API accepts a body on read one (the rest never reach a route with one).
   api.use((req: Request, res: Response, next: NextFunction) => {
-    if (req.method === 'POST' || req.method === 'PATCH') parseJson(req, res, next);
+    if (req.method === 'POST' || req.method === 'PATCH')
+      parseJson(req, res, (err?: unknown) => {
+        if (err !== undefined) {
+          next(err);
+          return;
+        }
+        // No body of any kind (cart, hub, every PATCH format) may carry a prototype key.
+        try {
+          assertNoForbiddenKeys(req.body);
+        } catch (e) {
+          next(e);
+          return;
+        }
+        next();
+      });
     else next();
   });
 

@@ -13,10 +13,12 @@ export const errorCodes = [
   'PRECONDITION_FAILED', // If-Match did not match
   'IDEMPOTENCY_KEY_IN_USE', // the first request with this Idempotency-Key is still in flight elsewhere
   'IDEMPOTENCY_KEY_REUSED', // this Idempotency-Key was used with a different request
+  'REQUEST_TIMEOUT', // Node's own: the request did not arrive in time
   'PAYLOAD_TOO_LARGE',
   'URI_TOO_LONG',
   'UNSUPPORTED_MEDIA_TYPE',
   'TOO_MANY_REQUESTS',
+  'HEADERS_TOO_LARGE', // Node's own: request line and headers over its limit
   'STORE_UNAVAILABLE',
   'SERVICE_UNAVAILABLE', // not the store: a dependency such as the JWKS, a timeout, shutting down
   'INTERNAL',

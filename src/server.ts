@@ -4,12 +4,14 @@
  * tests call it to get a real server on a free port.
  */
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createApp } from './app.js';
 import { newUlid } from './ids.js';
 import { createCartService } from './cart/cart-service.js';
 import type { Config } from './config.js';
 import { createDispatcher, type Dispatcher } from './events/dispatcher.js';
+import { clientErrorResponse } from './http/errors.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Store } from './store/store.js';
@@ -145,6 +147,19 @@ export async function startServer(
           server.closeIdleConnections();
         });
     });
+  });
+  // A request Node's parser refuses (bad request line, headers or URL over its limit, too slow)
+  // gets a TMF Error too, when the socket can still take an answer.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (
+      err.code === 'ECONNRESET' ||
+      !socket.writable ||
+      (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true
+    ) {
+      socket.destroy();
+      return;
+    }
+    socket.end(clientErrorResponse(err));
   });
   // Node's own limits: the whole request must arrive within the timeout, headers sooner.
   server.requestTimeout = config.requestTimeoutMs;

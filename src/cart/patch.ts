@@ -15,6 +15,7 @@ import fastJsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import type { ShoppingCart } from '../api-types.js';
 import { AppError, badRequest } from '../errors.js';
+import { assertNoForbiddenKeys, forbiddenKeys } from '../forbidden-keys.js';
 import { selectElements } from './patch-query.js';
 
 const { applyPatch, JsonPatchError } = fastJsonPatch;
@@ -29,7 +30,6 @@ export type PatchMediaType = (typeof patchMediaTypes)[number];
 
 const readOnlyTop = ['id', 'href', 'validFor', 'cartTotalPrice'] as const;
 const computed = new Set(['itemTotalPrice', 'ItemTotalPrice']);
-const forbiddenKeys = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** The media type of a Content-Type header, lower-cased, without parameters. */
 export function patchMediaType(contentType: string | undefined): PatchMediaType {
@@ -40,21 +40,6 @@ export function patchMediaType(contentType: string | undefined): PatchMediaType 
     'Unsupported media type',
     `PATCH accepts ${patchMediaTypes.join(', ')}; got "${type || 'none'}"`,
   );
-}
-
-/** Rejects prototype-polluting keys anywhere in a parsed body. */
-function assertNoForbiddenKeys(value: unknown, at: string): void {
-  if (Array.isArray(value)) {
-    value.forEach((v, i) => {
-      assertNoForbiddenKeys(v, `${at}[${i}]`);
-    });
-  } else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (forbiddenKeys.has(k))
-        throw badRequest('Forbidden attribute name', `"${k}" is not allowed (at ${at || 'top level'})`);
-      assertNoForbiddenKeys(v, at ? `${at}.${k}` : k);
-    }
-  }
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -105,15 +90,22 @@ const decodePointer = (path: string): string[] =>
         .split('/')
         .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
 
-function assertWritablePath(pointer: string, field: string): void {
+/** Every path and from of every operation, read or write: never through a prototype. */
+function assertNoPrototypePath(pointer: string, field: string): void {
   if (pointer !== '' && !pointer.startsWith('/')) {
     throw badRequest('Invalid JSON Patch', `${field} "${pointer}" is not a JSON Pointer`);
   }
+  for (const s of decodePointer(pointer)) {
+    if (forbiddenKeys.has(s))
+      throw badRequest('Forbidden attribute name', `"${s}" is not allowed in ${field}`);
+  }
+}
+
+function assertWritablePath(pointer: string, field: string): void {
+  assertNoPrototypePath(pointer, field);
   const segments = decodePointer(pointer);
   if (segments.length === 0) throw readOnlyError('the whole cart');
   for (const s of segments) {
-    if (forbiddenKeys.has(s))
-      throw badRequest('Forbidden attribute name', `"${s}" is not allowed in ${field}`);
     if (computed.has(s)) throw readOnlyError(s);
   }
   const top = segments[0] ?? '';
@@ -143,7 +135,9 @@ function toOperations(body: unknown): RawOperation[] {
 
 function applyJsonPatch(cart: ShoppingCart, ops: RawOperation[]): ShoppingCart {
   for (const op of ops) {
-    if (op.op === 'test') continue; // reading is always allowed
+    assertNoPrototypePath(op.path, 'path');
+    if (op.from !== undefined) assertNoPrototypePath(op.from, 'from');
+    if (op.op === 'test') continue; // reading is always allowed (never through a prototype)
     assertWritablePath(op.path, 'path');
     if (op.op === 'move' && op.from !== undefined) assertWritablePath(op.from, 'from');
   }

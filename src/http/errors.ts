@@ -17,10 +17,12 @@ export const statusOf: Record<ErrorCode, number> = {
   PRECONDITION_FAILED: 412,
   IDEMPOTENCY_KEY_IN_USE: 409,
   IDEMPOTENCY_KEY_REUSED: 422,
+  REQUEST_TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
   URI_TOO_LONG: 414,
   UNSUPPORTED_MEDIA_TYPE: 415,
   TOO_MANY_REQUESTS: 429,
+  HEADERS_TOO_LARGE: 431,
   STORE_UNAVAILABLE: 503,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL: 500,
@@ -40,16 +42,52 @@ const codeOfStatus = new Map<number, ErrorCode>(
 
 export const jsonType = 'application/json;charset=utf-8';
 
-export function sendError(res: Response, error: AppError): void {
-  const status = statusOf[error.code];
-  const body: TmfError = {
+/** The TMF Error body of an AppError. */
+export function errorBody(error: AppError): TmfError {
+  return {
     '@type': 'Error',
     code: error.code,
     reason: error.reason,
     message: error.message,
-    status: String(status),
+    status: String(statusOf[error.code]),
   };
-  res.status(status).set('Content-Type', jsonType).json(body);
+}
+
+export function sendError(res: Response, error: AppError): void {
+  res.status(statusOf[error.code]).set('Content-Type', jsonType).json(errorBody(error));
+}
+
+/** What Node's HTTP parser reports (server 'clientError'), as an AppError. */
+export function clientErrorOf(err: { code?: unknown }): AppError {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new AppError(
+        'HEADERS_TOO_LARGE',
+        'Request header fields too large',
+        'The request line and headers are over the size limit (a URL that long is refused too)',
+      );
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new AppError('REQUEST_TIMEOUT', 'Request timeout', 'The request did not arrive in time');
+    default:
+      return new AppError('BAD_REQUEST', 'Malformed request', 'The request is not valid HTTP/1.1');
+  }
+}
+
+/**
+ * A whole HTTP/1.1 answer for a request Node's parser refused before Express saw it: a TMF Error
+ * body, and the connection closes (its bytes can no longer be trusted).
+ */
+export function clientErrorResponse(err: { code?: unknown }): string {
+  const error = clientErrorOf(err);
+  const status = statusOf[error.code];
+  const text = JSON.stringify(errorBody(error));
+  return (
+    `HTTP/1.1 ${status} ${error.reason}\r\n` +
+    `Content-Type: ${jsonType}\r\n` +
+    `Content-Length: ${Buffer.byteLength(text)}\r\n` +
+    'Connection: close\r\n\r\n' +
+    text
+  );
 }
 
 interface HttpishError {

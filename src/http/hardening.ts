@@ -3,6 +3,7 @@
  * limits, per-IP rate limiting and a deadline for every request. Each refusal is an AppError, so
  * the one error handler answers it as a TMF Error.
  */
+import { isUtf8 } from 'node:buffer';
 import cors from 'cors';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
@@ -111,9 +112,16 @@ export function jsonDepth(text: Uint8Array): number {
   return deepest;
 }
 
-/** A `verify` hook for express.json: refuses bodies nested deeper than `max` with 400. */
+/**
+ * A `verify` hook for express.json: refuses bodies that are not UTF-8 (RFC 8259 section 8.1:
+ * decoding would silently store replacement characters) and bodies nested deeper than `max`,
+ * both with 400.
+ */
 export function jsonDepthLimit(max: number): (req: Request, res: Response, body: Buffer) => void {
   return (_req, _res, body) => {
+    if (!isUtf8(body)) {
+      throw new AppError('BAD_REQUEST', 'Invalid UTF-8', 'The request body is not valid UTF-8 text');
+    }
     if (jsonDepth(body) > max) {
       throw new AppError(
         'BAD_REQUEST',

@@ -47,7 +47,7 @@ describe('per-cart write queue', function () {
       ),
     );
     const failed = outcomes.filter((o) => o.status === 'rejected');
-    expect(failed.map((f) => String((f as PromiseRejectedResult).reason))).to.deep.equal([]);
+    expect(failed.map((f) => String(f.reason))).to.deep.equal([]);
     const after = await service.get(id);
     expect(after.doc.cartItem).to.have.length(200);
     expect(after.version).to.equal(201);

@@ -1,0 +1,170 @@
+/**
+ * Hostile bodies and requests (issue 14): prototype keys in any body, prototype paths in any JSON
+ * Patch operation, bytes that are not UTF-8, and requests Node's own parser refuses.
+ */
+import { connect } from 'node:net';
+import { expect } from 'chai';
+import { call, expectTmfError, startTestServer, type Answer, type TestServer } from '../support/server.js';
+
+/** Sends raw bytes on a fresh connection and resolves with everything the server sent back. */
+const raw = (server: TestServer, bytes: Buffer | string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const socket = connect(server.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    socket.end(bytes);
+  });
+
+/** The status and TMF Error body of a raw HTTP answer. */
+const parseRaw = (text: string): { status: number; body: Record<string, string>; type: string } => {
+  const [head = '', body = ''] = text.split('\r\n\r\n');
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
+  const type = /content-type: *([^\r\n]*)/i.exec(head)?.[1] ?? '';
+  return { status, body: JSON.parse(body) as Record<string, string>, type };
+};
+
+describe('Hostile clients', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  const count = async (): Promise<number> =>
+    Number((await call(server, 'GET', '/shoppingCart?limit=1')).headers.get('x-total-count'));
+
+  describe('prototype keys in every body (400, nothing stored)', () => {
+    const keys = ['__proto__', 'constructor', 'prototype'];
+    for (const key of keys) {
+      it(`refuses "${key}" at the top of a cart POST and deep inside one`, async () => {
+        const before = await count();
+        const top = `{"${key}": {"x": 1}, "cartItem": []}`;
+        expectTmfError(await call(server, 'POST', '/shoppingCart', top), 400);
+        const deep = `{"cartItem": [{"id": "1", "quantity": 1, "product": {"a": {"${key}": 1}}}]}`;
+        const answer = await call(server, 'POST', '/shoppingCart', deep);
+        expect(expectTmfError(answer, 400).message).to.contain(key);
+        expect(await count()).to.equal(before);
+      });
+
+      it(`refuses "${key}" in a hub POST and creates no subscription`, async () => {
+        const body = `{"callback": "http://127.0.0.1:9/cb-${key}", "query": "", "${key}": {"polluted": true}}`;
+        expectTmfError(await call(server, 'POST', '/hub', body), 400);
+        const subs = await call(server, 'GET', '/hub');
+        expect(subs.body.map((s: { callback: string }) => s.callback)).not.to.include(
+          `http://127.0.0.1:9/cb-${key}`,
+        );
+      });
+    }
+
+    it('refuses an escaped "\\u005f_proto__" key too (the parsed key is what counts)', async () => {
+      expectTmfError(await call(server, 'POST', '/shoppingCart', '{"\\u005f_proto__": {"x": 1}}'), 400);
+    });
+
+    it('refuses prototype keys in every PATCH format, at any depth', async () => {
+      const cart = await call(server, 'POST', '/shoppingCart', { cartItem: [] });
+      const id = cart.body.id as string;
+      const bodies: [string, string][] = [
+        ['application/merge-patch+json', '{"x": {"y": {"constructor": {"z": 1}}}}'],
+        ['application/json', '{"prototype": 1}'],
+        ['application/json-patch+json', '[{"op": "add", "path": "/x", "value": {"__proto__": {"a": 1}}}]'],
+        ['application/json-patch-query+json', '[{"op": "add", "path": "/x", "value": [{"constructor": 1}]}]'],
+      ];
+      for (const [type, body] of bodies) {
+        const answer = await call(server, 'PATCH', `/shoppingCart/${id}`, body, { 'Content-Type': type });
+        expectTmfError(answer, 400);
+      }
+      const after = await call(server, 'GET', `/shoppingCart/${id}`);
+      expect(after.headers.get('etag')).to.equal('"1"');
+    });
+  });
+
+  describe('JSON Patch operations from or at prototype paths (400 in every op)', () => {
+    const ops = [
+      { op: 'copy', from: '/cartItem/constructor', path: '/note' },
+      { op: 'copy', from: '/__proto__', path: '/note' },
+      { op: 'move', from: '/constructor', path: '/note' },
+      { op: 'test', path: '/constructor', value: 1 },
+      { op: 'test', path: '/cartItem/__proto__/x', value: 1 },
+      { op: 'add', path: '/relatedParty/prototype', value: 1 },
+    ];
+    for (const op of ops) {
+      it(`${op.op} ${op.from ?? op.path}`, async () => {
+        const cart = await call(server, 'POST', '/shoppingCart', { cartItem: [], note: 'n' });
+        const answer = await call(server, 'PATCH', `/shoppingCart/${cart.body.id as string}`, [op], {
+          'Content-Type': 'application/json-patch+json',
+        });
+        expectTmfError(answer, 400);
+        expect(server.errors).to.deep.equal([]);
+        const after = await call(server, 'GET', `/shoppingCart/${cart.body.id as string}`);
+        expect(after.body.note).to.equal('n');
+      });
+    }
+  });
+
+  describe('bytes that are not UTF-8', () => {
+    it('refuses a cart POST with invalid UTF-8 with 400 and stores nothing', async () => {
+      const before = await count();
+      const body = Buffer.concat([
+        Buffer.from('{"name": "caf'),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from('"}'),
+      ]);
+      const res = await fetch(`${server.url}/tmf-api/shoppingCart/v4/shoppingCart`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body,
+      });
+      const answer: Answer = { status: res.status, headers: res.headers, text: '', body: await res.json() };
+      expect(expectTmfError(answer, 400).reason).to.equal('Invalid UTF-8');
+      expect(await count()).to.equal(before);
+    });
+
+    it('refuses a PATCH holding a lone surrogate encoded as bytes (CESU) with 400', async () => {
+      const cart = await call(server, 'POST', '/shoppingCart', { cartItem: [] });
+      const body = Buffer.concat([
+        Buffer.from('{"note": "'),
+        Buffer.from([0xed, 0xa0, 0x80]),
+        Buffer.from('"}'),
+      ]);
+      const res = await fetch(
+        `${server.url}/tmf-api/shoppingCart/v4/shoppingCart/${cart.body.id as string}`,
+        {
+          method: 'PATCH',
+          headers: { 'Content-Type': 'application/merge-patch+json' },
+          body,
+        },
+      );
+      expect(res.status).to.equal(400);
+      expect(((await res.json()) as { '@type': string })['@type']).to.equal('Error');
+    });
+  });
+
+  describe("requests Node's parser refuses get a TMF Error", () => {
+    it('a bad request line is a 400 with a TMF Error body', async () => {
+      const answer = parseRaw(await raw(server, 'GET /tmf-api/shoppingCart/v4 HTTP/9\r\n\r\n'));
+      expect(answer.status).to.equal(400);
+      expect(answer.type).to.equal('application/json;charset=utf-8');
+      expect(answer.body).to.include({ '@type': 'Error', code: 'BAD_REQUEST', status: '400' });
+    });
+
+    it('headers over the limit are a 431 with a TMF Error body', async () => {
+      const big = `GET /tmf-api/shoppingCart/v4/shoppingCart HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`;
+      const answer = parseRaw(await raw(server, big));
+      expect(answer.status).to.equal(431);
+      expect(answer.body).to.include({ '@type': 'Error', code: 'HEADERS_TOO_LARGE', status: '431' });
+    });
+
+    it('a URL over the header limit is a 431 with a TMF Error body', async () => {
+      const long = `GET /tmf-api/shoppingCart/v4/shoppingCart?${'a=1&'.repeat(5000)} HTTP/1.1\r\nHost: x\r\n\r\n`;
+      const answer = parseRaw(await raw(server, long));
+      expect(answer.status).to.equal(431);
+      expect(answer.body['@type']).to.equal('Error');
+    });
+  });
+});

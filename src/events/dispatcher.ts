@@ -11,8 +11,9 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { EventSubscription } from '../api-types.js';
+import type { EventSubscription, ShoppingCart } from '../api-types.js';
 import type { Delivery, RouteTarget, Store } from '../store/store.js';
+import { ownsCart } from '../cart/owners.js';
 import { createPoster } from './post.js';
 import {
   parseSubscriptionQuery,
@@ -175,6 +176,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const routed = await store.routeOutbox((event) => {
       const targets: RouteTarget[] = [];
       for (const sub of subs) {
+        // Owner isolation, decided now (not when subscribing): a subscription with an owner hears
+        // only of carts that name its owner in the event's own copy of the cart.
+        if (sub.owner !== undefined) {
+          const cart = (event.body.event as { shoppingCart?: ShoppingCart } | undefined)?.shoppingCart;
+          if (cart === undefined || !ownsCart(cart, sub.owner)) continue;
+        }
         // Without a body in the target the store copies the recorded text; nobody parses it.
         const shaped = shapeForSubscription(queryOf(sub), event.eventType, () => event.body);
         if (shaped) targets.push({ subscriptionId: sub.id, ...shaped });

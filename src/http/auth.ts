@@ -194,7 +194,8 @@ export function requireAuth(options: AuthOptions): RequestHandler {
     }
 
     let owner: string | undefined;
-    if (options.ownerClaim !== undefined && !admin && needed !== scopes.hub) {
+    // The hub too: a subscription belongs to its creator and hears only of that party's carts.
+    if (options.ownerClaim !== undefined && !admin) {
       const value = payload[options.ownerClaim];
       if ((typeof value !== 'string' || value === '') && typeof value !== 'number') {
         const description = `the token has no "${options.ownerClaim}" claim naming the caller's party`;

@@ -1,12 +1,18 @@
 /**
  * The notification hub (TMF630/TMF688 pattern): listeners register a callback and a query;
  * GET /hub and GET /hub/{id} are for operators (they are not in the v4 spec; see generate.ts).
+ *
+ * Under owner isolation a subscription belongs to the party that created it: that party alone
+ * lists, reads and deletes it (another party's is "not found"), and the dispatcher sends it only
+ * events about carts that party may read. Callers without an owner (admin scope, or isolation
+ * off) see and delete every subscription; those they create have no owner and get every event.
  */
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { EventSubscription, EventSubscriptionInput } from '../api-types.js';
 import { AppError, badRequest, notFound } from '../errors.js';
 import { parseSubscriptionQuery } from '../events/subscription-query.js';
-import type { Store } from '../store/store.js';
+import type { Store, StoredSubscription } from '../store/store.js';
+import { principalOf } from './auth.js';
 import { basePath } from './cart-routes.js';
 import { jsonType } from './errors.js';
 
@@ -22,8 +28,20 @@ function assertCallback(callback: string): void {
   }
 }
 
+/** The representation: the owner is the server's business. */
+const shown = (sub: StoredSubscription): EventSubscription => {
+  const { owner: _owner, ...rest } = sub;
+  return rest;
+};
+
 export function hubRoutes(store: Store, newId: () => string): Router {
   const router = Router();
+  /** The subscription with this id, if the caller may see it. */
+  const visible = async (req: Request, id: string): Promise<StoredSubscription | undefined> => {
+    const owner = principalOf(req)?.owner;
+    const sub = await store.getSubscription(id);
+    return sub && (owner === undefined || sub.owner === owner) ? sub : undefined;
+  };
 
   router.post('/hub', async (req, res) => {
     const input = req.body as EventSubscriptionInput;
@@ -37,26 +55,31 @@ export function hubRoutes(store: Store, newId: () => string): Router {
         'A subscription with this callback and query exists',
       );
     }
-    const sub: EventSubscription = { id: newId(), callback: input.callback, query };
+    const owner = principalOf(req)?.owner;
+    const sub: StoredSubscription = {
+      id: newId(),
+      callback: input.callback,
+      query,
+      ...(owner === undefined ? {} : { owner }),
+    };
     await store.createSubscription(sub);
-    res.status(201).location(`${basePath}/hub/${sub.id}`).set('Content-Type', jsonType).json(sub);
+    res.status(201).location(`${basePath}/hub/${sub.id}`).set('Content-Type', jsonType).json(shown(sub));
   });
 
-  router.get('/hub', async (_req, res) => {
-    res
-      .status(200)
-      .set('Content-Type', jsonType)
-      .json(await store.listSubscriptions());
+  router.get('/hub', async (req, res) => {
+    const subs = await store.listSubscriptions(principalOf(req)?.owner);
+    res.status(200).set('Content-Type', jsonType).json(subs.map(shown));
   });
 
   router.get('/hub/:id', async (req, res) => {
-    const sub = await store.getSubscription(req.params.id);
+    const sub = await visible(req, req.params.id);
     if (!sub) throw notFound(`No subscription with id ${req.params.id}`);
-    res.status(200).set('Content-Type', jsonType).json(sub);
+    res.status(200).set('Content-Type', jsonType).json(shown(sub));
   });
 
   router.delete('/hub/:id', async (req, res) => {
-    if (!(await store.deleteSubscription(req.params.id)))
+    // Checked, then deleted: a subscription never changes owner, so nothing can slip between.
+    if (!(await visible(req, req.params.id)) || !(await store.deleteSubscription(req.params.id)))
       throw notFound(`No subscription with id ${req.params.id}`);
     res.status(204).end();
   });

@@ -7,11 +7,11 @@
  */
 import type { RelatedParty, ShoppingCart } from '../api-types.js';
 import type { CartAccess, CartService } from '../cart/cart-service.js';
+import { ownsCart } from '../cart/owners.js';
 import { AppError, notFound } from '../errors.js';
 import type { Condition } from '../query/ast.js';
 
-export const ownsCart = (cart: ShoppingCart, owner: string): boolean =>
-  (cart.relatedParty ?? []).some((p) => p.id === owner);
+export { ownsCart };
 
 /** The party added to a cart created without the caller in relatedParty. */
 export const ownerParty = (owner: string): RelatedParty => ({
@@ -47,15 +47,24 @@ export function ownedCarts(service: CartService, owner: string): CartService {
   };
 
   return {
-    // The creator is always a party of its cart, or it could never see it again.
-    create: (input, hrefOf, ctx) =>
-      service.create(
-        (input.relatedParty ?? []).some((p) => p.id === owner)
-          ? input
-          : { ...input, relatedParty: [...(input.relatedParty ?? []), ownerParty(owner)] },
-        hrefOf,
-        ctx,
-      ),
+    // The creator is always a party of its cart, or it could never see it again. A cart that
+    // names parties, none of them the creator, would be made for someone else: refused, as a
+    // PATCH that hands a cart over is.
+    create: (input, hrefOf, ctx) => {
+      const parties = input.relatedParty ?? [];
+      if (parties.length === 0)
+        return service.create({ ...input, relatedParty: [ownerParty(owner)] }, hrefOf, ctx);
+      if (!parties.some((p) => p.id === owner)) {
+        return Promise.reject(
+          new AppError(
+            'FORBIDDEN',
+            'Forbidden',
+            `relatedParty must name party ${owner}: a cart cannot be created for another party`,
+          ),
+        );
+      }
+      return service.create(input, hrefOf, ctx);
+    },
 
     get: async (id) => {
       const cart = await service.get(id);

@@ -47,7 +47,7 @@ import {
   type UpdateFilter,
   type WriteError,
 } from 'mongodb';
-import type { EventSubscription, ShoppingCart } from '../api-types.js';
+import type { ShoppingCart } from '../api-types.js';
 import { AppError } from '../errors.js';
 import type { Condition, ListQuery } from '../query/ast.js';
 import { compareForSort, matchesFilter, projectFields } from '../query/evaluate.js';
@@ -70,6 +70,7 @@ import type {
   RouteTarget,
   Store,
   StoredCart,
+  StoredSubscription,
   WriteMeta,
 } from './store.js';
 
@@ -732,10 +733,11 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
     await deliveries.deleteOne({ _id });
   };
 
-  const subscriptionOf = (row: SubscriptionDoc | null): EventSubscription | undefined =>
-    row ? (decodeDocument(row.doc) as EventSubscription) : undefined;
+  const subscriptionOf = (row: SubscriptionDoc | null): StoredSubscription | undefined =>
+    row ? (decodeDocument(row.doc) as unknown as StoredSubscription) : undefined;
 
-  const createSubscription = async (sub: EventSubscription): Promise<EventSubscription> => {
+  // The owner travels inside doc (the whole stored subscription), as in SQLite.
+  const createSubscription = async (sub: StoredSubscription): Promise<StoredSubscription> => {
     try {
       await subscriptions.insertOne({
         _id: sub.id,
@@ -811,11 +813,14 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
     findSubscription: (callback, query) =>
       guard(async () => subscriptionOf(await subscriptions.findOne({ callback, query }))),
     getSubscription: (id) => guard(async () => subscriptionOf(await subscriptions.findOne({ _id: id }))),
-    listSubscriptions: () =>
+    listSubscriptions: (owner) =>
       guard(async () =>
-        (await subscriptions.find({}).sort({ _id: 1 }).toArray()).map(
-          (row) => decodeDocument(row.doc) as EventSubscription,
-        ),
+        (
+          await subscriptions
+            .find(owner === undefined ? {} : { 'doc.owner': owner })
+            .sort({ _id: 1 })
+            .toArray()
+        ).map((row) => decodeDocument(row.doc) as unknown as StoredSubscription),
       ),
     deleteSubscription: (id) => guard(() => deleteSubscription(id)),
 

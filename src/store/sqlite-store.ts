@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { EventSubscription, ShoppingCart } from '../api-types.js';
+import type { ShoppingCart } from '../api-types.js';
 import { AppError, isAppError } from '../errors.js';
 import type { ListQuery } from '../query/ast.js';
 import { compileOrderBy, compileWhere, regexFunctionName, sqlRegex } from '../query/sql.js';
@@ -29,6 +29,7 @@ import type {
   RouteTarget,
   Store,
   StoredCart,
+  StoredSubscription,
   WriteMeta,
 } from './store.js';
 
@@ -478,8 +479,8 @@ export function openSqliteStore(options: SqliteOptions): Store {
 
   const idempotency = idempotencyStatements(db);
 
-  const parseSub = (row: { doc: string } | undefined): EventSubscription | undefined =>
-    row ? (JSON.parse(row.doc) as EventSubscription) : undefined;
+  const parseSub = (row: { doc: string } | undefined): StoredSubscription | undefined =>
+    row ? (JSON.parse(row.doc) as StoredSubscription) : undefined;
 
   return {
     name: 'sqlite',
@@ -506,8 +507,14 @@ export function openSqliteStore(options: SqliteOptions): Store {
       }),
     findSubscription: (callback, query) => run(() => parseSub(stmt.findSub.get(callback, query))),
     getSubscription: (id) => run(() => parseSub(stmt.getSub.get(id))),
-    listSubscriptions: () =>
-      run(() => stmt.listSubs.all().map((r) => JSON.parse(r.doc) as EventSubscription)),
+    // The owner travels inside doc (the whole stored subscription): no column of its own.
+    listSubscriptions: (owner) =>
+      run(() =>
+        stmt.listSubs
+          .all()
+          .map((r) => JSON.parse(r.doc) as StoredSubscription)
+          .filter((sub) => owner === undefined || sub.owner === owner),
+      ),
     deleteSubscription: (id) => run(() => deleteSubscription(id)),
 
     // The dispatcher's writes join the group commit: they share the commit (and its fsync) of

@@ -20,6 +20,14 @@ export interface StoredCart {
   updatedAt: string;
 }
 
+/**
+ * A hub subscription as stored: the representation plus, under owner isolation, the party that
+ * created it (never shown to clients; see src/http/hub-routes.ts).
+ */
+export interface StoredSubscription extends EventSubscription {
+  owner?: string;
+}
+
 /** A notification recorded in the same atomic write as the cart change (transactional outbox). */
 export interface OutboxEvent {
   eventId: string;
@@ -135,10 +143,11 @@ export interface Store {
   /** Removes carts expired at `nowMs`; returns how many. */
   purgeExpired(nowMs: number): Promise<number>;
 
-  createSubscription(sub: EventSubscription): Promise<EventSubscription>;
-  findSubscription(callback: string, query: string): Promise<EventSubscription | undefined>;
-  getSubscription(id: string): Promise<EventSubscription | undefined>;
-  listSubscriptions(): Promise<EventSubscription[]>;
+  createSubscription(sub: StoredSubscription): Promise<StoredSubscription>;
+  findSubscription(callback: string, query: string): Promise<StoredSubscription | undefined>;
+  getSubscription(id: string): Promise<StoredSubscription | undefined>;
+  /** Every subscription by id; with `owner`, only those that party created. */
+  listSubscriptions(owner?: string): Promise<StoredSubscription[]>;
   deleteSubscription(id: string): Promise<boolean>;
 
   /**

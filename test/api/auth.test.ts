@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey } from 'jose';
+import { startListener, type Listener } from '../support/listener.js';
 import { base, call, expectTmfError, startTestServer, type TestServer } from '../support/server.js';
 
 const issuer = 'https://issuer.example.com/';
@@ -353,6 +354,80 @@ describe('Owner isolation (AUTH_OWNER_CLAIM)', () => {
     });
     expect(del.status).to.equal(204);
     expect(await server.store.getCart(id, Date.now())).to.equal(undefined);
+  });
+
+  it('refuses a cart that names only other parties (403), so it never shows up in their list', async () => {
+    const frank = await as('frank');
+    const before = await call(server, 'GET', '/shoppingCart', undefined, await as('victim'));
+    const res = await call(server, 'POST', '/shoppingCart', { relatedParty: [party('victim')] }, frank);
+    expect(expectTmfError(res, 403).message).to.contain('frank');
+    const after = await call(server, 'GET', '/shoppingCart', undefined, await as('victim'));
+    expect(after.body).to.deep.equal(before.body);
+  });
+
+  describe('hub subscriptions', () => {
+    const hub = 'shoppingCart:hub';
+    let listenerA: Listener;
+    let listenerB: Listener;
+    before(async () => {
+      listenerA = await startListener();
+      listenerB = await startListener();
+    });
+    after(async () => {
+      await listenerA.close();
+      await listenerB.close();
+    });
+
+    it('belong to their creator: another party cannot list, read or delete them; admin can', async () => {
+      const gina = await as('gina', hub);
+      const hank = await as('hank', hub);
+      const g = await call(server, 'POST', '/hub', { callback: `${listenerA.url}/gina`, query: '' }, gina);
+      expect(g.status).to.equal(201);
+      expect(g.body).to.have.keys(['id', 'callback', 'query']);
+      const h = await call(server, 'POST', '/hub', { callback: `${listenerB.url}/hank`, query: '' }, hank);
+      const ginaList = await call(server, 'GET', '/hub', undefined, gina);
+      expect(ginaList.body).to.deep.equal([g.body]);
+      expectTmfError(await call(server, 'GET', `/hub/${h.body.id as string}`, undefined, gina), 404);
+      expectTmfError(await call(server, 'DELETE', `/hub/${h.body.id as string}`, undefined, gina), 404);
+      expect(await server.store.getSubscription(h.body.id as string)).to.include({ owner: 'hank' });
+      const admin = await as(undefined, 'shoppingCart:admin');
+      const all = await call(server, 'GET', '/hub', undefined, admin);
+      expect(all.body.map((x: { id: string }) => x.id)).to.include.members([g.body.id, h.body.id]);
+      expect((await call(server, 'GET', `/hub/${h.body.id as string}`, undefined, hank)).body).to.deep.equal(
+        h.body,
+      );
+      expect((await call(server, 'DELETE', `/hub/${g.body.id as string}`, undefined, admin)).status).to.equal(
+        204,
+      );
+      expect((await call(server, 'DELETE', `/hub/${h.body.id as string}`, undefined, hank)).status).to.equal(
+        204,
+      );
+    });
+
+    it('deliver only events about carts the subscriber may read, whatever its query says', async () => {
+      const ivy = await as('ivy', `${hub} ${rw}`);
+      const jack = await as('jack', rw);
+      const sub = await call(server, 'POST', '/hub', { callback: `${listenerA.url}/ivy`, query: '' }, ivy);
+      expect(sub.status).to.equal(201);
+      const theirs = await call(server, 'POST', '/shoppingCart', { note: 'jack' }, jack);
+      const shared = await call(
+        server,
+        'POST',
+        '/shoppingCart',
+        { note: 'shared', relatedParty: [party('jack'), party('ivy')] },
+        jack,
+      );
+      const mine = await call(server, 'POST', '/shoppingCart', { note: 'ivy' }, ivy);
+      await server.dispatcher.runOnce();
+      await listenerA.waitFor(2);
+      await server.dispatcher.runOnce();
+      const ids = listenerA.received
+        .filter((r) => r.path === '/ivy')
+        .map((r) => (r.body as { event: { shoppingCart: { id: string } } }).event.shoppingCart.id);
+      expect(ids).to.have.members([shared.body.id, mine.body.id]);
+      expect(ids).not.to.include(theirs.body.id);
+      await call(server, 'DELETE', `/hub/${sub.body.id as string}`, undefined, ivy);
+    });
   });
 
   it('refuses a non-admin token without the owner claim (401)', async () => {

@@ -655,6 +655,19 @@ export function runStoreContract(
         expect(await s.listSubscriptions()).to.deep.equal([b]);
       });
 
+      test('keeps each subscription’s owner and lists by owner', async (s) => {
+        const a = { id: 'own-a', callback: 'http://l/oa', query: '', owner: 'alice' };
+        const b = { id: 'own-b', callback: 'http://l/ob', query: '', owner: 'bob' };
+        const c = { id: 'own-c', callback: 'http://l/oc', query: '' };
+        for (const sub of [a, b, c]) await s.createSubscription(sub);
+        expect(await s.getSubscription('own-a')).to.deep.equal(a);
+        expect(await s.findSubscription('http://l/ob', '')).to.deep.equal(b);
+        expect(await s.listSubscriptions('alice')).to.deep.equal([a]);
+        expect(await s.listSubscriptions('bob')).to.deep.equal([b]);
+        expect(await s.listSubscriptions('nobody')).to.deep.equal([]);
+        expect(await s.listSubscriptions()).to.deep.equal([a, b, c]);
+      });
+
       test('a duplicate subscription (same callback and query, or same id) throws CONFLICT', async (s) => {
         await s.createSubscription({ id: 'dup-1', callback: 'http://l/d', query: 'q=1' });
         await expectAppError(

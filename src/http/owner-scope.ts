@@ -5,7 +5,7 @@
  * parties' carts cannot be probed), the list gets the owner as one more filter condition, and a
  * write is conditional on the version whose ownership was checked (no check-then-act race).
  */
-import type { RelatedParty, ShoppingCart } from '../api-types.js';
+import type { RelatedParty } from '../api-types.js';
 import type { CartAccess, CartService } from '../cart/cart-service.js';
 import { ownsCart } from '../cart/owners.js';
 import { AppError, notFound } from '../errors.js';

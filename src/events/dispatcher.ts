@@ -14,6 +14,7 @@ import { isIP } from 'node:net';
 import type { EventSubscription, ShoppingCart } from '../api-types.js';
 import type { Delivery, RouteTarget, Store } from '../store/store.js';
 import { ownsCart } from '../cart/owners.js';
+import { RegexBudgetExceeded, withRegexBudget } from '../query/safe-regex.js';
 import { createPoster } from './post.js';
 import {
   parseSubscriptionQuery,
@@ -173,21 +174,34 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const byId = new Map(subs.map((s) => [s.id, s]));
     // A routing step holds the event loop (SQLite is synchronous), so it takes a few events at a
     // time and asks for another round when there were more: requests get the loop in between.
-    const routed = await store.routeOutbox((event) => {
-      const targets: RouteTarget[] = [];
-      for (const sub of subs) {
-        // Owner isolation, decided now (not when subscribing): a subscription with an owner hears
-        // only of carts that name its owner in the event's own copy of the cart.
-        if (sub.owner !== undefined) {
-          const cart = (event.body.event as { shoppingCart?: ShoppingCart } | undefined)?.shoppingCart;
-          if (cart === undefined || !ownsCart(cart, sub.owner)) continue;
-        }
-        // Without a body in the target the store copies the recorded text; nobody parses it.
-        const shaped = shapeForSubscription(queryOf(sub), event.eventType, () => event.body);
-        if (shaped) targets.push({ subscriptionId: sub.id, ...shaped });
-      }
-      return targets;
-    }, routeBatch);
+    // Each event's routing has one regex budget (safe-regex.ts), so no event can hold the loop;
+    // past it the event goes to the remaining subscribers unfiltered (at least once, never lost).
+    const routed = await store.routeOutbox(
+      (event) =>
+        withRegexBudget(() => {
+          const targets: RouteTarget[] = [];
+          for (const sub of subs) {
+            // Owner isolation, decided now (not when subscribing): a subscription with an owner hears
+            // only of carts that name its owner in the event's own copy of the cart.
+            if (sub.owner !== undefined) {
+              const cart = (event.body.event as { shoppingCart?: ShoppingCart } | undefined)?.shoppingCart;
+              if (cart === undefined || !ownsCart(cart, sub.owner)) continue;
+            }
+            // Without a body in the target the store copies the recorded text; nobody parses it.
+            let shaped: ReturnType<typeof shapeForSubscription>;
+            try {
+              shaped = shapeForSubscription(queryOf(sub), event.eventType, () => event.body);
+            } catch (e) {
+              if (!(e instanceof RegexBudgetExceeded)) throw e;
+              report(e);
+              shaped = {};
+            }
+            if (shaped) targets.push({ subscriptionId: sub.id, ...shaped });
+          }
+          return targets;
+        }),
+      routeBatch,
+    );
     if (routed === routeBatch) again = true;
     // Every slot taken (slow listeners): reading the queue now would only skip what it read.
     if (inFlight.size >= maxInFlight) return;

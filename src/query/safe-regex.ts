@@ -1,21 +1,32 @@
 /**
- * `attr.regex=...` runs a client's pattern against every candidate value, in the evaluator and
- * inside SQLite, so a pattern that backtracks catastrophically would stall the server (ReDoS).
- * The check below is deliberately conservative (it rejects some harmless patterns) and needs no
- * library: it reads the pattern's structure and refuses
- * - more than 256 characters;
- * - backreferences (`\1`, `\k<name>`) and lookarounds (`(?=`, `(?!`, `(?<=`, `(?<!`), and any
- *   other `(?` construct except non-capturing `(?:` and named `(?<name>` groups;
- * - a group repeated by `*`, `+` or `{n,m}` (m > 1) that contains a quantifier or an alternation
- *   anywhere inside it: `(a+)+`, `(a|a)*`, `(ab?){2,}` (star height above one, the exponential case);
- * - more than 10 repeating quantifiers, or a bound above 1000.
- * Patterns are compiled without flags and match anywhere in the value (anchor with ^ and $).
+ * `attr.regex=...` runs a client's pattern against every candidate value, in the evaluator, inside
+ * SQLite and in hub subscription queries. Patterns mean what a JavaScript RegExp without flags
+ * means, but never run on a backtracking engine: they are translated (regex-translate.ts, target
+ * 'units') and run on RE2 compiled to WebAssembly (the re2-wasm package), whose cost is linear in
+ * the input. What remains is bounded:
+ * - the pattern: at most 256 characters, a weight (positions once counted repetitions are
+ *   expanded; regex-translate.ts) of at most 1,000, bounds of at most 1,000, at most 10 repeats;
+ *   and, so that MongoDB's own engine (PCRE, backtracking) never meets one either, no
+ *   backreferences, no lookarounds or other `(?` constructs but `(?:` and `(?<name>`, and no group
+ *   repeated by `*`, `+` or `{n,m}` (m > 1) that contains a quantifier or an alternation;
+ * - the work: every search is charged (input length + 32) x weight against the meter of the
+ *   synchronous section it runs in (withRegexBudget: one list query, one routed event); past
+ *   regexBudget the search throws RegexBudgetExceeded. At the measured worst rate (README:
+ *   Hostile input) a budget's worth of searching holds the event loop well under 100 ms.
+ * Patterns match anywhere in the value (anchor with ^ and $).
  */
-import { badRequest } from '../errors.js';
+import { RE2 } from 're2-wasm';
+import { AppError, badRequest } from '../errors.js';
+import { translateRegexFor, unitText } from './regex-translate.js';
 
 export const maxRegexLength = 256;
 const maxRepeats = 10;
 const maxBound = 1000;
+export const maxRegexWeight = 1000;
+/** Work units (characters x weight) one metered section may spend on searches. */
+export const regexBudget = 10_000_000;
+/** Charged per search on top of its length: each one crosses into WebAssembly. */
+const perSearch = 32;
 
 interface Group {
   /** A quantifier (any, `?` included) occurs somewhere inside. */
@@ -117,27 +128,106 @@ export function regexProblem(source: string): string | undefined {
   }
   if (stack.length !== 1) return 'has an unbalanced parenthesis';
   try {
-    new RegExp(source);
+    new RegExp(source); // compiled, never run: JavaScript's syntax is the reference
   } catch {
     return 'is not a valid regular expression';
+  }
+  const translated = translateRegexFor(source, 'units');
+  if (translated === undefined) return 'uses a construct the linear-time engine cannot run exactly';
+  if (translated.weight > maxRegexWeight) {
+    return `is too heavy (weight ${translated.weight} over ${maxRegexWeight}: fewer or smaller repetitions)`;
   }
   return undefined;
 }
 
-const cache = new Map<string, RegExp>();
+/** A search over one metered section went past regexBudget. */
+export class RegexBudgetExceeded extends AppError {
+  constructor() {
+    super(
+      'BAD_REQUEST',
+      'Query too expensive',
+      `the regex conditions would search more than ${regexBudget} character-weights in one request; add narrower conditions or a smaller limit`,
+    );
+  }
+}
+
+interface Meter {
+  remaining: number;
+}
+let meter: Meter | undefined;
+
+/**
+ * Runs a synchronous section (one SQLite query, one residual filter, one routed event) with a
+ * fresh regex budget; searches in it throw RegexBudgetExceeded past the budget.
+ */
+export function withRegexBudget<T>(fn: () => T, budget = regexBudget): T {
+  const outer = meter;
+  meter = { remaining: budget };
+  try {
+    return fn();
+  } finally {
+    meter = outer;
+  }
+}
+
+/** A compiled filter pattern: searches in linear time, charged to the current meter. */
+export interface SafeRegex {
+  readonly source: string;
+  readonly weight: number;
+  test(text: string): boolean;
+}
+
+interface Compiled extends SafeRegex {
+  free(): void;
+}
+
+const compile = (source: string): Compiled => {
+  const translated = translateRegexFor(source, 'units');
+  if (translated === undefined) throw badRequest('Invalid regex', 'the regex cannot run exactly');
+  const re = new RE2(translated.source, 'u');
+  const { weight } = translated;
+  return {
+    source,
+    weight,
+    test: (text) => {
+      if (meter !== undefined) {
+        meter.remaining -= (text.length + perSearch) * weight;
+        if (meter.remaining < 0) throw new RegexBudgetExceeded();
+      }
+      return re.test(unitText(text));
+    },
+    // The compiled program lives in WebAssembly memory, which JavaScript's GC does not see.
+    free: () => {
+      (re as unknown as { wrapper?: { delete?: () => void } }).wrapper?.delete?.();
+    },
+  };
+};
+
+const cache = new Map<string, Compiled>();
 const cacheSize = 256;
 
 /**
  * Compiles a pattern that passed regexProblem (throws a 400 otherwise). Compiled patterns are
- * cached: SQLite calls the regex function once per candidate value.
+ * cached (SQLite calls the regex function once per candidate value); the least recently used is
+ * freed past 256.
  */
-export function compileSafeRegex(source: string): RegExp {
+export function compileSafeRegex(source: string): SafeRegex {
   const hit = cache.get(source);
-  if (hit) return hit;
+  if (hit) {
+    cache.delete(source);
+    cache.set(source, hit);
+    return hit;
+  }
   const problem = regexProblem(source);
   if (problem !== undefined) throw badRequest('Invalid regex', `regex pattern ${problem}`);
-  if (cache.size >= cacheSize) cache.clear();
-  const re = new RegExp(source);
+  const re = compile(source);
   cache.set(source, re);
+  if (cache.size > cacheSize) {
+    const [oldest] = cache;
+    if (oldest) {
+      cache.delete(oldest[0]);
+      oldest[1].free();
+    }
+  }
   return re;
 }

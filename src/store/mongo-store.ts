@@ -51,6 +51,7 @@ import type { ShoppingCart } from '../api-types.js';
 import { AppError } from '../errors.js';
 import type { Condition, ListQuery } from '../query/ast.js';
 import { compareForSort, matchesFilter, projectFields } from '../query/evaluate.js';
+import { withRegexBudget } from '../query/safe-regex.js';
 import {
   compileFilter,
   compileProjection,
@@ -199,6 +200,14 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
+    // MaxTimeMSExpired: the query itself was too expensive, not the database unavailable.
+    if (e instanceof MongoServerError && e.code === 50) {
+      throw new AppError(
+        'BAD_REQUEST',
+        'Query too expensive',
+        `the query ran longer than ${listMaxTimeMs} ms in the database; add narrower conditions`,
+      );
+    }
     if (isUnavailable(e)) throw unavailable(e);
     throw e;
   }
@@ -341,6 +350,12 @@ async function createIndexes(db: Db, ttl: boolean): Promise<void> {
   await db.collection('deadLetters').createIndex({ deadAt: 1, eventId: 1 }, { name: 'deadAt' });
   await db.collection('idempotencyKeys').createIndex({ expiresAt: 1 }, { name: 'expiresAt' });
 }
+
+/**
+ * Longest a list query may run in MongoDB (maxTimeMS): its own regex engine (PCRE on MongoDB)
+ * backtracks, and nothing else would stop a slow pattern there. Past it the client gets a 400.
+ */
+export const listMaxTimeMs = 5_000;
 
 // --- the store ---
 
@@ -538,11 +553,11 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
     };
 
     if (plan.residual.length === 0 && sort !== undefined) {
-      const total = await carts.countDocuments(where);
+      const total = await carts.countDocuments(where, { maxTimeMS: listMaxTimeMs });
       // limit 0 means "no limit" to MongoDB.
       if (query.limit === 0 || query.offset >= total) return { items: [], total };
       const rows = await carts
-        .find(where, { projection, sort, skip: query.offset, limit: query.limit })
+        .find(where, { projection, sort, skip: query.offset, limit: query.limit, maxTimeMS: listMaxTimeMs })
         .toArray();
       return { items: rows.map((r) => present(r.doc)), total };
     }
@@ -551,10 +566,15 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
     // it needs from every candidate, filter, sort and page here, then read the page.
     const residual: { conditions: Condition[] } = { conditions: plan.residual };
     const needed = [...plan.residual.map((c) => c.path), ...query.sort.map((k) => k.path)];
-    const candidates = await carts.find(where, { projection: topLevelProjection(needed) }).toArray();
-    const matches = candidates
-      .map((r) => ({ id: r._id, doc: decodeDocument(r.doc) }))
-      .filter((c) => matchesFilter(residual, c.doc));
+    const candidates = await carts
+      .find(where, { projection: topLevelProjection(needed), maxTimeMS: listMaxTimeMs })
+      .toArray();
+    // One regex budget for the whole filter, however many candidates (safe-regex.ts).
+    const matches = withRegexBudget(() =>
+      candidates
+        .map((r) => ({ id: r._id, doc: decodeDocument(r.doc) }))
+        .filter((c) => matchesFilter(residual, c.doc)),
+    );
     const byOrder = compareForSort(query.sort);
     matches.sort((a, b) => byOrder(a.doc, b.doc));
     const pageIds = matches.slice(query.offset, query.offset + query.limit).map((m) => m.id);

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import type { ShoppingCart } from '../api-types.js';
 import { AppError, isAppError } from '../errors.js';
 import type { ListQuery } from '../query/ast.js';
+import { withRegexBudget } from '../query/safe-regex.js';
 import { compileOrderBy, compileWhere, regexFunctionName, sqlRegex } from '../query/sql.js';
 import { projectFields } from '../query/evaluate.js';
 import {
@@ -490,7 +491,8 @@ export function openSqliteStore(options: SqliteOptions): Store {
         const row = stmt.get.get({ id, now: nowMs });
         return row ? toStored(row) : undefined;
       }),
-    listCarts: (query, nowMs) => run(() => list(query, nowMs)),
+    // The query runs synchronously: its regex searches share one budget (safe-regex.ts).
+    listCarts: (query, nowMs) => run(() => withRegexBudget(() => list(query, nowMs))),
     replaceCart: (id, expected, doc, meta, events) => write(() => replace(id, expected, doc, meta, events)),
     deleteCart: (id, expected, nowMs, events) => write(() => remove(id, expected, nowMs, events)),
     purgeExpired: (nowMs) => run(() => purge(nowMs)),

@@ -145,6 +145,40 @@ describe('Hostile clients', () => {
     });
   });
 
+  describe('regular expressions run in linear time, within a budget', () => {
+    it('answers a pattern that backtracks polynomially over a long value at once', async () => {
+      const cart = await call(server, 'POST', '/shoppingCart', { note: 'x'.repeat(40_000) });
+      expect(cart.status).to.equal(201);
+      const pattern = encodeURIComponent('x*x*x*x*x*x*x*x*y');
+      const list = await call(server, 'GET', `/shoppingCart?note.regex=${pattern}&fields=id`);
+      expect(list.status).to.equal(200);
+      expect(list.body).to.deep.equal([]);
+      const anchored = encodeURIComponent('^x*x*x*x*x*x*x*x*$');
+      const hit = await call(server, 'GET', `/shoppingCart?note.regex=${anchored}&fields=id`);
+      expect(hit.body.map((c: { id: string }) => c.id)).to.include(cart.body.id);
+    });
+
+    it('refuses with 400 a list whose regex work would exceed the per-request budget', async () => {
+      await call(server, 'POST', '/shoppingCart', { note: 'a'.repeat(20_000) });
+      const pattern = encodeURIComponent('[a-z]{900}.0'); // `.`: evaluated in the application on MongoDB too
+      const answer = await call(server, 'GET', `/shoppingCart?note.regex=${pattern}`);
+      expect(expectTmfError(answer, 400).reason).to.equal('Query too expensive');
+      expect(server.errors).to.deep.equal([]);
+    });
+
+    it('refuses a pattern heavier than the limit in a filter and in a subscription query', async () => {
+      const heavy = encodeURIComponent('[a-z]{1000}[0-9]{1000}');
+      expect(
+        expectTmfError(await call(server, 'GET', `/shoppingCart?note.regex=${heavy}`), 400).message,
+      ).to.contain('heavy');
+      const sub = await call(server, 'POST', '/hub', {
+        callback: 'http://127.0.0.1:9/heavy',
+        query: `event.shoppingCart.note.regex=${heavy}`,
+      });
+      expectTmfError(sub, 400);
+    });
+  });
+
   describe("requests Node's parser refuses get a TMF Error", () => {
     it('a bad request line is a 400 with a TMF Error body', async () => {
       const answer = parseRaw(await raw(server, 'GET /tmf-api/shoppingCart/v4 HTTP/9\r\n\r\n'));

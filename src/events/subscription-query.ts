@@ -7,7 +7,7 @@ import type { ShoppingCart } from '../api-types.js';
 import { badRequest } from '../errors.js';
 import type { Filter } from '../query/ast.js';
 import { matchesFilter, projectFields } from '../query/evaluate.js';
-import { parseFilterPairs } from '../query/parse.js';
+import { maxQueryLength, parseFilterPairs } from '../query/parse.js';
 import { eventTypes, type EventType } from './build-event.js';
 
 const payloadPrefix = 'event.shoppingCart.';
@@ -20,6 +20,10 @@ export interface SubscriptionQuery {
 
 /** Parses a subscription query; throws a 400 naming the part it cannot understand. */
 export function parseSubscriptionQuery(query: string): SubscriptionQuery {
+  // As long as a list query may be (a hub body could otherwise carry a megabyte of it).
+  if (query.length > maxQueryLength) {
+    throw badRequest('Invalid subscription query', `the query is longer than ${maxQueryLength} characters`);
+  }
   let types: Set<EventType> | undefined;
   let fields: string[][] | undefined;
   const pairs: [string, string][] = [];

@@ -29,6 +29,10 @@
  *   206 because the page then holds only part of the matches. offset, limit and sort may appear
  *   once; repeated `fields` merge.
  * - A raw query longer than 8192 characters is refused with URI_TOO_LONG (414).
+ * - Filter size (400 beyond): at most 50 conditions (distinct attribute and operator pairs), at
+ *   most 1,000 values for eq/ne (compiled to one set test: SQL json_each, MongoDB $in) and at
+ *   most 20 for gt/gte/lt/lte/regex (each value is its own comparison), so no filter reaches a
+ *   store's expression limits.
  */
 import { AppError, badRequest } from '../errors.js';
 import type { Condition, Filter, FilterOp, FilterValue, ListQuery, SortKey } from './ast.js';
@@ -39,6 +43,9 @@ import { describePath } from './schema-types.js';
 export { compileSafeRegex } from './safe-regex.js';
 
 export const maxQueryLength = 8192;
+export const maxFilterConditions = 50;
+export const maxSetValues = 1000;
+export const maxComparedValues = 20;
 
 const reservedKeys = new Set(['fields', 'offset', 'limit', 'sort', 'filter']);
 const suffixOps: ReadonlySet<string> = new Set<FilterOp>(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'regex']);
@@ -232,7 +239,20 @@ export function buildFilter(terms: readonly QueryTerm[], from: readonly string[]
     if (existing) existing.values.push(...values);
     else byPathAndOp.set(mapKey, { path, op, kind, values });
   }
-  return { conditions: [...byPathAndOp.values()] };
+  const conditions = [...byPathAndOp.values()];
+  if (conditions.length > maxFilterConditions) {
+    throw invalid('filter', `has ${conditions.length} conditions; at most ${maxFilterConditions}`);
+  }
+  for (const c of conditions) {
+    const max = c.op === 'eq' || c.op === 'ne' ? maxSetValues : maxComparedValues;
+    if (c.values.length > max) {
+      throw invalid(
+        `${c.path.join('.')}.${c.op}`,
+        `has ${c.values.length} values; at most ${max} for ${c.op}`,
+      );
+    }
+  }
+  return { conditions };
 }
 
 /**

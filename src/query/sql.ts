@@ -78,7 +78,12 @@ const join = (parts: readonly SqlFragment[], separator: string): SqlFragment => 
   params: parts.flatMap((p) => p.params),
 });
 
-const list = (values: readonly unknown[]): SqlFragment => join(values.map(param), ', ');
+/**
+ * A set of values as ONE parameter (a JSON array read by json_each): a long value list is a set
+ * test, never a deep OR tree (SQLite's expression depth limit) nor thousands of parameters.
+ */
+const valueSet = (values: readonly unknown[]): SqlFragment =>
+  sql`SELECT value FROM json_each(${param(JSON.stringify(values))})`;
 
 /** A JSON path with every key quoted (`$."@type"."x"`); only declared names, which hold no quote. */
 const jsonPath = (segments: readonly string[]): string => '$' + segments.map((s) => `."${s}"`).join('');
@@ -200,6 +205,18 @@ const compareUntyped = (op: PositiveOp, leaf: Walk, value: FilterValue): SqlFrag
   return join(branches, ' OR ');
 };
 
+/** compareUntyped's eq for many values at once: one set test per candidate type. */
+const untypedEqualsAny = (leaf: Walk, values: readonly FilterValue[]): SqlFragment => {
+  const literals = values.map((v) => String(v.value));
+  const numbers = literals.map(parseNumberLiteral).filter((n): n is number => n !== undefined);
+  const booleans = literals.filter((l) => l === 'true' || l === 'false');
+  const branches = [sql`(${leaf.type} = 'text' AND ${leaf.value} IN (${valueSet(literals)}))`];
+  if (numbers.length > 0)
+    branches.push(sql`(${leaf.type} IN ('integer', 'real') AND ${leaf.value} IN (${valueSet(numbers)}))`);
+  if (booleans.length > 0) branches.push(sql`${leaf.type} IN (${valueSet(booleans)})`);
+  return join(branches, ' OR ');
+};
+
 const keyedPaths = new Set(['relatedParty.id', 'cartItem.productOffering.id']);
 
 /**
@@ -229,14 +246,16 @@ const compilePositive = (condition: Condition, op: PositiveOp): SqlFragment => {
     return join(comparisons, ' OR ');
   } else if (keyedPaths.has(dotted) && op === 'eq' && condition.values.every((v) => v.kind === 'string')) {
     const values = condition.values.map((v) => v.value);
-    return sql`c.id IN (SELECT cart_id FROM cart_keys WHERE kind = ${param(dotted)} AND value IN (${list(values)}))`;
+    return sql`c.id IN (SELECT cart_id FROM cart_keys WHERE kind = ${param(dotted)} AND value IN (${valueSet(values)}))`;
   } else {
     leaf = walk(condition.path, info);
   }
   const typed = condition.kind !== 'string' || info.leaf === 'string' || dotted === 'id' || dotted === 'href';
   let test: SqlFragment;
   if (typed && op === 'eq' && condition.kind !== 'boolean' && condition.kind !== 'date') {
-    test = sql`${leaf.value} IN (${list(condition.values.map((v) => v.value))})`;
+    test = sql`${leaf.value} IN (${valueSet(condition.values.map((v) => v.value))})`;
+  } else if (!typed && op === 'eq' && condition.values.length > 1) {
+    test = untypedEqualsAny(leaf, condition.values);
   } else {
     const each = condition.values.map((v) =>
       typed ? compareTyped(op, leaf, v) : compareUntyped(op, leaf, v),

@@ -179,6 +179,47 @@ describe('Hostile clients', () => {
     });
   });
 
+  describe('filter size: set tests for long value lists, explicit limits beyond', () => {
+    it('answers a filter with 900 OR-ed values on an extension attribute and on id (200)', async () => {
+      const a = await call(server, 'POST', '/shoppingCart', { channel: 'needle-17', note: 'n1' });
+      const b = await call(server, 'POST', '/shoppingCart', { channel: 17 });
+      const values = Array.from({ length: 900 }, (_, i) => `v${i}`);
+      const ext = await call(
+        server,
+        'GET',
+        `/shoppingCart?channel=${[...values, 'needle-17', '17'].join(',')}&fields=id`,
+      );
+      expect(ext.status, ext.text).to.equal(200);
+      expect(ext.body.map((c: { id: string }) => c.id)).to.include.members([a.body.id, b.body.id]);
+      const ids = await call(
+        server,
+        'GET',
+        `/shoppingCart?id=${[...values, a.body.id as string].join(',')}&fields=id`,
+      );
+      expect(ids.body.map((c: { id: string }) => c.id)).to.deep.equal([a.body.id]);
+      const ne = await call(
+        server,
+        'GET',
+        `/shoppingCart?note!=${[...values, 'n1'].join(',')}&id=${a.body.id as string}`,
+      );
+      expect(ne.body).to.deep.equal([]);
+      expect(server.errors).to.deep.equal([]);
+    });
+
+    it('refuses with 400 more than 1,000 values, 20 ordered values or 50 conditions', async () => {
+      const many = Array.from({ length: 1001 }, (_, i) => String(i)).join(',');
+      expect(expectTmfError(await call(server, 'GET', `/shoppingCart?id=${many}`), 400).message).to.contain(
+        '1000',
+      );
+      const ordered = Array.from({ length: 21 }, (_, i) => `note.gt=${i}`).join('&');
+      expectTmfError(await call(server, 'GET', `/shoppingCart?${ordered}`), 400);
+      const conditions = Array.from({ length: 51 }, (_, i) => `a${i}=1`).join('&');
+      expect(
+        expectTmfError(await call(server, 'GET', `/shoppingCart?${conditions}`), 400).message,
+      ).to.contain('50');
+    });
+  });
+
   describe("requests Node's parser refuses get a TMF Error", () => {
     it('a bad request line is a 400 with a TMF Error body', async () => {
       const answer = parseRaw(await raw(server, 'GET /tmf-api/shoppingCart/v4 HTTP/9\r\n\r\n'));

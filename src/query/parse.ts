@@ -141,12 +141,22 @@ const stripQuotes = (value: string): string => {
 /** The OR-ed values of a term: split on commas (quotes keep theirs), decoded, unquoted. */
 const splitValues = (term: QueryTerm): string[] => {
   const pieces = term.value.split(',').map((p) => (term.encoded ? decode(p, term.key) : p));
+  // For each piece, the first piece after it that ends with each quote (one pass from the end),
+  // so that unclosed quotes cost nothing more: the split stays linear in the value.
+  const nextClose = { '"': new Int32Array(pieces.length + 1), "'": new Int32Array(pieces.length + 1) };
+  for (const q of ['"', "'"] as const) {
+    let next = -1;
+    for (let j = pieces.length - 1; j >= 0; j--) {
+      nextClose[q][j] = next;
+      if ((pieces[j] ?? '').endsWith(q)) next = j;
+    }
+  }
   const values: string[] = [];
   for (let i = 0; i < pieces.length; i++) {
     let piece = pieces[i] ?? '';
     const q = piece[0];
     if ((q === '"' || q === "'") && !(piece.length >= 2 && piece.endsWith(q))) {
-      const close = pieces.findIndex((p, j) => j > i && p.endsWith(q));
+      const close = nextClose[q][i] ?? -1;
       if (close > i) {
         piece = pieces.slice(i, close + 1).join(',');
         i = close;
@@ -166,8 +176,11 @@ const splitPath = (text: string, parameter: string): string[] => {
   return path;
 };
 
-/** Strict JSON-like number syntax: no hex, no Infinity, no empty string. */
-const numberPattern = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/**
+ * Strict JSON-like number syntax: no hex, no Infinity, no empty string. Written so that no two
+ * parts can take the same digits (`\d+\.?\d*` could, and backtracked quadratically).
+ */
+const numberPattern = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** The number a literal names, or undefined when it is not a plain decimal number. */
 export function parseNumberLiteral(text: string): number | undefined {
@@ -317,6 +330,7 @@ export function parseListQuery(rawQuery: string, options: { maxPageSize: number 
   let sort: SortKey[] | undefined;
   let offset: number | undefined;
   let limit: number | undefined;
+  const seenFields = new Set<string>();
   for (const term of splitQuery(rawQuery)) {
     const bare = term.key.replace(/\.(?:eq|ne|gt|gte|lt|lte|regex)$/, '');
     if (!reservedKeys.has(bare)) {
@@ -344,7 +358,11 @@ export function parseListQuery(rawQuery: string, options: { maxPageSize: number 
           if (item === '') throw invalid('fields', 'has an empty attribute name');
           if (item === 'none') continue;
           const path = splitPath(item, 'fields');
-          if (!fields.some((f) => f.join('.') === path.join('.'))) fields.push(path);
+          const dotted = path.join('.');
+          if (!seenFields.has(dotted)) {
+            seenFields.add(dotted);
+            fields.push(path);
+          }
         }
         break;
       }

@@ -246,25 +246,24 @@ export function buildFilter(terms: readonly QueryTerm[], from: readonly string[]
     }
     const { kind } = describePath(path, from);
     const texts = op === 'regex' ? [wholeValue(term)] : splitValues(term);
-    const values = texts.map((text) => toValue(op, kind, text, term.key));
     const mapKey = JSON.stringify([path, op]);
     const existing = byPathAndOp.get(mapKey);
+    // The limit is checked before any value is read, so an over-long list costs nothing more.
+    const max = op === 'eq' || op === 'ne' ? maxSetValues : maxComparedValues;
+    if ((existing?.values.length ?? 0) + texts.length > max) {
+      throw invalid(`${path.join('.')}.${op}`, `has more than ${max} values; at most ${max} for ${op}`);
+    }
+    const values = texts.map((text) => toValue(op, kind, text, term.key));
     if (existing) existing.values.push(...values);
     else byPathAndOp.set(mapKey, { path, op, kind, values });
-  }
-  const conditions = [...byPathAndOp.values()];
-  if (conditions.length > maxFilterConditions) {
-    throw invalid('filter', `has ${conditions.length} conditions; at most ${maxFilterConditions}`);
-  }
-  for (const c of conditions) {
-    const max = c.op === 'eq' || c.op === 'ne' ? maxSetValues : maxComparedValues;
-    if (c.values.length > max) {
+    if (byPathAndOp.size > maxFilterConditions) {
       throw invalid(
-        `${c.path.join('.')}.${c.op}`,
-        `has ${c.values.length} values; at most ${max} for ${c.op}`,
+        'filter',
+        `has more than ${maxFilterConditions} conditions; at most ${maxFilterConditions}`,
       );
     }
   }
+  const conditions = [...byPathAndOp.values()];
   return { conditions };
 }
 

@@ -9,8 +9,8 @@
  *   and, so that MongoDB's own engine (PCRE, backtracking) never meets one either, no
  *   backreferences, no lookarounds or other `(?` constructs but `(?:` and `(?<name>`, and no group
  *   repeated by `*`, `+` or `{n,m}` (m > 1) that contains a quantifier or an alternation;
- * - the work: every search is charged (input length + 32) x weight against the meter of the
- *   synchronous section it runs in (withRegexBudget: one list query, one routed event); past
+ * - the work: every search is charged about input length x weight (regexBudget says exactly)
+ *   against the meter of the synchronous section it runs in (withRegexBudget: one list query, one routed event); past
  *   regexBudget the search throws RegexBudgetExceeded. At the measured worst rate (README:
  *   Hostile input) a budget's worth of searching holds the event loop well under 100 ms.
  * Patterns match anywhere in the value (anchor with ^ and $).
@@ -23,10 +23,16 @@ export const maxRegexLength = 256;
 const maxRepeats = 10;
 const maxBound = 1000;
 export const maxRegexWeight = 1000;
-/** Work units (characters x weight) one metered section may spend on searches. */
-export const regexBudget = 10_000_000;
-/** Charged per search on top of its length: each one crosses into WebAssembly. */
-const perSearch = 32;
+/**
+ * Work units one metered section may spend on searches. A search is charged
+ * length x max(weight, minWeight) + perSearch: RE2 in WebAssembly runs at worst about 8 ns per
+ * unit here (bench/parsers.ts: about 15 ns), light patterns never faster than about ten units
+ * per character, and each search costs up to about 16 µs of crossing into WebAssembly whatever its
+ * length; a budget's worth of searching is then about 50 ms at worst.
+ */
+export const regexBudget = 3_000_000;
+const minWeight = 10;
+const perSearch = 2_000;
 
 interface Group {
   /** A quantifier (any, `?` included) occurs somewhere inside. */
@@ -191,7 +197,7 @@ const compile = (source: string): Compiled => {
     weight,
     test: (text) => {
       if (meter !== undefined) {
-        meter.remaining -= (text.length + perSearch) * weight;
+        meter.remaining -= text.length * Math.max(weight, minWeight) + perSearch;
         if (meter.remaining < 0) throw new RegexBudgetExceeded();
       }
       return re.test(unitText(text));

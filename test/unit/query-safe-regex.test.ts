@@ -143,6 +143,6 @@ describe('query/safe-regex', () => {
     // Outside a section nothing is metered; a new section starts with a whole budget.
     expect(re.test(text)).to.equal(false);
     expect(withRegexBudget(() => re.test('b'.repeat(100)))).to.equal(true);
-    expect(regexBudget).to.equal(10_000_000);
+    expect(regexBudget).to.equal(3_000_000);
   });
 });

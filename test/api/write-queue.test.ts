@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { createCartService } from '../../src/cart/cart-service.js';
 import type { Store } from '../../src/store/store.js';
-import { openTestStore } from '../support/server.js';
+import { call, openTestStore, startTestServer } from '../support/server.js';
 
 describe('per-cart write queue', function () {
   this.timeout(180_000);
@@ -55,5 +55,35 @@ describe('per-cart write queue', function () {
     expect(after.doc.cartItem?.map((i) => i.id)).to.deep.equal(
       Array.from({ length: 200 }, (_, i) => `i${i}`),
     );
+  });
+
+  it('two hundred concurrent JSON Patch appends over HTTP: two hundred 200s and two hundred items', async () => {
+    // Queued writers wait for those before them: on a slow store (FerretDB on a busy machine,
+    // ~150 ms a write) the last waits tens of seconds, so this server's deadline is generous.
+    const server = await startTestServer({ REQUEST_TIMEOUT_MS: '170000' });
+    try {
+      const created = await call(server, 'POST', '/shoppingCart', { cartItem: [] });
+      const id = created.body.id as string;
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          call(
+            server,
+            'PATCH',
+            `/shoppingCart/${id}`,
+            [{ op: 'add', path: '/cartItem/-', value: { id: `h${i}`, quantity: 1 } }],
+            {
+              'Content-Type': 'application/json-patch+json',
+            },
+          ),
+        ),
+      );
+      expect(results.filter((r) => r.status !== 200).map((r) => r.text)).to.deep.equal([]);
+      const got = await call(server, 'GET', `/shoppingCart/${id}`);
+      expect(got.body.cartItem).to.have.length(200);
+      expect(new Set(got.body.cartItem.map((i: { id: string }) => i.id)).size).to.equal(200);
+      expect(got.headers.get('etag')).to.equal('"201"');
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -4,6 +4,7 @@
  */
 import { connect } from 'node:net';
 import { expect } from 'chai';
+import { startListener, type Listener } from '../support/listener.js';
 import { call, expectTmfError, startTestServer, type Answer, type TestServer } from '../support/server.js';
 
 /** Sends raw bytes on a fresh connection and resolves with everything the server sent back. */
@@ -241,5 +242,39 @@ describe('Hostile clients', () => {
       expect(answer.status).to.equal(431);
       expect(answer.body['@type']).to.equal('Error');
     });
+  });
+});
+
+describe('Hostile subscription queries', () => {
+  let server: TestServer;
+  let listener: Listener;
+  before(async () => {
+    server = await startTestServer();
+    listener = await startListener();
+  });
+  after(async () => {
+    await listener.close();
+    await server.stop();
+  });
+
+  it('an event whose regex routing would exceed the budget goes out unfiltered, and the overrun is logged', async () => {
+    const sub = await call(server, 'POST', '/hub', {
+      callback: `${listener.url}/budget`,
+      query: `event.shoppingCart.note.regex=${encodeURIComponent('^y')}`,
+    });
+    expect(sub.status).to.equal(201);
+    const small = await call(server, 'POST', '/shoppingCart', { note: 'y small' });
+    const big = await call(server, 'POST', '/shoppingCart', { note: 'x'.repeat(400_000) });
+    const skipped = await call(server, 'POST', '/shoppingCart', { note: 'x small' });
+    await server.dispatcher.runOnce();
+    await listener.waitFor(2);
+    await server.dispatcher.runOnce();
+    const ids = listener.received.map(
+      (r) => (r.body as { event: { shoppingCart: { id: string } } }).event.shoppingCart.id,
+    );
+    expect(ids).to.have.members([small.body.id, big.body.id]);
+    expect(ids).not.to.include(skipped.body.id);
+    expect(server.errors.map((e) => (e as Error).name)).to.deep.equal(['AppError']);
+    expect((server.errors[0] as Error).message).to.contain('regex');
   });
 });

@@ -9,6 +9,8 @@ export interface Config {
   host: string;
   store: 'sqlite' | 'mongodb';
   sqlitePath: string;
+  /** Longest a write waits for SQLite's write lock while other processes write (then 503). */
+  sqliteLockTimeoutMs: number;
   mongodbUri: string | undefined;
   mongodbDb: string;
   publicBaseUrl: string | undefined;
@@ -52,6 +54,9 @@ export interface Config {
 
 /** JSON_MAX_DEPTH when it is not set. */
 export const defaultJsonMaxDepth = 32;
+
+/** SQLITE_LOCK_TIMEOUT_MS when it is not set. */
+export const defaultSqliteLockTimeoutMs = 5000;
 
 /** The deepest JSON a cart may have on MongoDB (see loadConfig). */
 export const mongoMaxJsonDepth = 45;
@@ -138,6 +143,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: str('HOST', '0.0.0.0'),
     store,
     sqlitePath: str('SQLITE_PATH', './data/shopping-cart.db'),
+    sqliteLockTimeoutMs: int('SQLITE_LOCK_TIMEOUT_MS', defaultSqliteLockTimeoutMs, 1, 600_000),
     mongodbUri,
     mongodbDb: str('MONGODB_DB', 'shopping_cart'),
     publicBaseUrl,

@@ -9,7 +9,7 @@ import { AppError, badRequest, notFound } from '../errors.js';
 import { buildEvent, changedAttributes, type EventType } from '../events/build-event.js';
 import type { ListQuery } from '../query/ast.js';
 import { parseDateTime } from '../query/dates.js';
-import type { ListResult, OutboxEvent, Store, StoredCart } from '../store/store.js';
+import type { CartWrite, ListResult, Store, StoredCart } from '../store/store.js';
 import { applyCartPatch, type PatchMediaType } from './patch.js';
 import { priceCart, type RoundingMode } from './pricing.js';
 import { assertCartDepth, assertValidCart } from './validate-cart.js';
@@ -115,23 +115,61 @@ export function createCartService(deps: CartServiceDeps): CartService {
     );
 
   /**
-   * Optimistic concurrency: reads the cart and lets `step` write its change conditional on the
-   * version it read. Without If-Match, a VERSION_CONFLICT means someone else wrote first, so the
-   * same step runs again on the newer cart (up to maxAttempts, then 409); with If-Match the client
-   * asked for that exact version, so a mismatch is a 412 and nothing is written.
+   * A write that depends on the cart as it is (patch, delete): `decide` looks at the current cart
+   * and says what to write. With If-Match the client asked for that exact version, so any other
+   * is a 412 and nothing is written.
+   *
+   * A store that reads and writes in one transaction (store.updateCart: SQLite, whose writers
+   * take turns across processes too) gets the decision taken on the cart read first, and decides
+   * again inside the transaction only if the cart changed meanwhile: concurrent writers never
+   * conflict there. Otherwise optimistic concurrency: the write is conditional on the version
+   * read, and a VERSION_CONFLICT (someone else wrote first) reads and decides again, up to
+   * maxAttempts, then 409.
    */
-  const withVersion = async <T>(
+  const withVersion = async (
     id: string,
     ifMatch: number | undefined,
     access: CartAccess | undefined,
-    step: (current: StoredCart) => Promise<T>,
-  ): Promise<T> => {
-    for (let attempt = 1; ; attempt++) {
-      const current = await load(id);
+    decide: (current: StoredCart) => CartWrite,
+  ): Promise<StoredCart> => {
+    const checked = (current: StoredCart): CartWrite => {
       if (access && !access.canSee(current.doc)) throw notFound(`No shopping cart with id ${id}`);
       if (ifMatch !== undefined && current.version !== ifMatch) throw preconditionFailed(id);
+      return decide(current);
+    };
+    if (store.updateCart) {
+      const read = await load(id);
+      const planned = checked(read);
+      const { cart, written } = await store.updateCart(id, deps.now().getTime(), (current) =>
+        current.version === read.version ? planned : checked(current),
+      );
+      if (written !== 'none') wrote();
+      return cart;
+    }
+    for (let attempt = 1; ; attempt++) {
+      const current = await load(id);
+      const change = checked(current);
       try {
-        return await step(current);
+        switch (change.kind) {
+          case 'none':
+            return current;
+          case 'replace': {
+            const stored = await store.replaceCart(
+              id,
+              current.version,
+              change.doc,
+              change.meta,
+              change.events,
+            );
+            wrote();
+            return stored;
+          }
+          case 'delete':
+            if (!(await store.deleteCart(id, current.version, deps.now().getTime(), change.events)))
+              throw notFound(`No shopping cart with id ${id}`);
+            wrote();
+            return current;
+        }
       } catch (e) {
         if (!(e instanceof AppError) || e.code !== 'VERSION_CONFLICT') throw e;
         if (ifMatch !== undefined) throw preconditionFailed(id);
@@ -177,36 +215,31 @@ export function createCartService(deps: CartServiceDeps): CartService {
 
     patch: (id, mediaType, body, ifMatch, ctx) =>
       serial(id, () =>
-        withVersion(id, ifMatch, ctx.access, async (current) => {
+        withVersion(id, ifMatch, ctx.access, (current): CartWrite => {
           const patched = applyCartPatch(current.doc, mediaType, body);
           ctx.access?.assertMayStore(patched);
           assertCartDepth(patched, deps.maxDepth);
           assertValidCart(patched);
           const cart = priceCart(patched, { rounding: deps.roundingMode });
           const changed = changedAttributes(current.doc, cart);
-          if (changed.length === 0) return current;
+          if (changed.length === 0) return { kind: 'none' };
           const nowIso = deps.now().toISOString();
-          const stored = await store.replaceCart(
-            id,
-            current.version,
-            cart,
-            { now: nowIso, expiresAt: ms(cart.validFor?.endDateTime) },
-            events('ShoppingCartAttributeValueChangeEvent', cart, ctx, nowIso, changed.join(',')),
-          );
-          wrote();
-          return stored;
+          return {
+            kind: 'replace',
+            doc: cart,
+            meta: { now: nowIso, expiresAt: ms(cart.validFor?.endDateTime) },
+            events: events('ShoppingCartAttributeValueChangeEvent', cart, ctx, nowIso, changed.join(',')),
+          };
         }),
       ),
 
-    remove: (id, ifMatch, ctx) =>
-      serial(id, () =>
-        withVersion(id, ifMatch, ctx.access, async (current) => {
+    remove: async (id, ifMatch, ctx) => {
+      await serial(id, () =>
+        withVersion(id, ifMatch, ctx.access, (current): CartWrite => {
           const nowIso = deps.now().toISOString();
-          const evts: OutboxEvent[] = events('ShoppingCartDeleteEvent', current.doc, ctx, nowIso);
-          const gone = await store.deleteCart(id, current.version, Date.parse(nowIso), evts);
-          if (!gone) throw notFound(`No shopping cart with id ${id}`);
-          wrote();
+          return { kind: 'delete', events: events('ShoppingCartDeleteEvent', current.doc, ctx, nowIso) };
         }),
-      ),
+      );
+    },
   };
 }

@@ -28,6 +28,15 @@ export const statusOf: Record<ErrorCode, number> = {
   INTERNAL: 500,
 };
 
+/**
+ * Answers a client should simply try again, with the seconds to wait (Retry-After): the store
+ * could not be reached, or its write lock stayed taken by other processes past
+ * SQLITE_LOCK_TIMEOUT_MS.
+ */
+export const retryAfterSeconds: Partial<Record<ErrorCode, number>> = {
+  STORE_UNAVAILABLE: 1,
+};
+
 const codeOfStatus = new Map<number, ErrorCode>(
   (Object.entries(statusOf) as [ErrorCode, number][])
     .filter(
@@ -54,6 +63,8 @@ export function errorBody(error: AppError): TmfError {
 }
 
 export function sendError(res: Response, error: AppError): void {
+  const retryAfter = retryAfterSeconds[error.code];
+  if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
   res.status(statusOf[error.code]).set('Content-Type', jsonType).json(errorBody(error));
 }
 

@@ -136,6 +136,11 @@ export function createMetrics(): Metrics {
     deleteCart: (gone) => {
       if (gone === true) cartsDeleted.inc();
     },
+    updateCart: (result) => {
+      const { written } = result as { written: string };
+      if (written === 'replace') cartsUpdated.inc();
+      if (written === 'delete') cartsDeleted.inc();
+    },
     purgeExpired: (count) => {
       if (typeof count === 'number' && count > 0) cartsPurged.inc(count);
     },

@@ -7,7 +7,7 @@ import type { Store } from './store.js';
 export async function openStore(config: Config): Promise<Store> {
   switch (config.store) {
     case 'sqlite':
-      return openSqliteStore({ path: config.sqlitePath });
+      return openSqliteStore({ path: config.sqlitePath, lockTimeoutMs: config.sqliteLockTimeoutMs });
     case 'mongodb':
       return openMongoStore({ uri: config.mongodbUri ?? '', dbName: config.mongodbDb });
   }

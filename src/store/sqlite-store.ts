@@ -2,11 +2,19 @@
  * The embedded default store: SQLite through better-sqlite3, WAL mode, one JSON document per cart.
  * better-sqlite3 is synchronous, so every method runs to completion inside one tick: a write and
  * its outbox rows commit together in one transaction, and nothing interleaves with it.
+ *
+ * Several processes may share the file (CLUSTER_WORKERS). Every write goes through one queue per
+ * process whose batches begin IMMEDIATE: the write lock is taken when the transaction begins,
+ * never by upgrading a read (SQLite answers such an upgrade BUSY at once, without waiting, when
+ * another process wrote since the read). While another process holds the lock the batch waits
+ * without blocking the event loop and retries, growing with the writes that arrive meanwhile;
+ * a write still waiting after lockTimeoutMs fails with STORE_UNAVAILABLE (503, Retry-After).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ShoppingCart } from '../api-types.js';
+import { defaultSqliteLockTimeoutMs } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
 import type { ListQuery } from '../query/ast.js';
 import { withRegexBudget } from '../query/safe-regex.js';
@@ -21,6 +29,7 @@ import {
   schemaVersion,
 } from './sqlite-schema.js';
 import type {
+  CartWrite,
   DeadLetter,
   Delivery,
   IdempotencyClaim,
@@ -39,6 +48,11 @@ export interface SqliteOptions {
   path: string;
   /** FULL (default) fsyncs every commit, so an acknowledged write survives a power cut. */
   synchronous?: 'full' | 'normal';
+  /**
+   * Longest a write waits for the write lock while other processes sharing the file write
+   * (SQLITE_LOCK_TIMEOUT_MS); past it the write fails with STORE_UNAVAILABLE.
+   */
+  lockTimeoutMs?: number;
 }
 
 interface CartRow {
@@ -116,6 +130,10 @@ function run<T>(fn: () => T): Promise<T> {
   }
 }
 
+/** The write lock is taken by another connection (or our snapshot is older than its commit). */
+const isBusy = (e: unknown): boolean =>
+  e instanceof Database.SqliteError && (e.code === 'SQLITE_BUSY' || e.code.startsWith('SQLITE_BUSY_'));
+
 /** Driver failures (disk full, locked for too long, corrupt file) as errors the API can answer. */
 function toStoreError(e: unknown): unknown {
   if (isAppError(e) || !(e instanceof Database.SqliteError)) return e;
@@ -152,11 +170,14 @@ function migrate(db: Database.Database): void {
 
 export function openSqliteStore(options: SqliteOptions): Store {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-  const db = new Database(options.path);
+  const lockTimeoutMs = options.lockTimeoutMs ?? defaultSqliteLockTimeoutMs;
+  const db = new Database(options.path, { timeout: lockTimeoutMs });
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-  // Several processes (CLUSTER_WORKERS) share one file: wait for the writer lock, don't fail.
-  db.pragma('busy_timeout = 5000');
+  // Outside the write queue (opening, the schema, the migration, a read meeting a recovery),
+  // SQLite's own busy handler waits for other processes sharing the file, blocking, up to the
+  // timeout. The write queue does not block: it turns the handler off while it tries the lock.
+  db.pragma(`busy_timeout = ${lockTimeoutMs}`);
   // Reads through a memory map instead of copying pages into SQLite's cache: a scan of every
   // document (an unindexed filter) is about twice as fast. The map grows with the file, up to this.
   db.pragma('mmap_size = 1073741824');
@@ -266,25 +287,37 @@ export function openSqliteStore(options: SqliteOptions): Store {
     return storedCart(json, 1, meta.now, meta.now, doc);
   });
 
+  /** Writes the next version of a cart read in this transaction at version `expected`. */
+  const storeVersion = (
+    id: string,
+    expected: number,
+    createdAt: string,
+    doc: ShoppingCart,
+    meta: WriteMeta,
+    events: OutboxEvent[],
+  ): StoredCart => {
+    const json = JSON.stringify(doc);
+    stmt.update.run({ id, version: expected, doc: json, now: meta.now, expiresAt: meta.expiresAt ?? null });
+    writeKeys(id, doc);
+    writeOutbox(events);
+    return storedCart(json, expected + 1, createdAt, meta.now, doc);
+  };
+  const drop = (id: string, events: OutboxEvent[]): void => {
+    stmt.delete.run({ id });
+    stmt.deleteKeys.run(id);
+    writeOutbox(events);
+  };
+  const notFound = (id: string): AppError =>
+    new AppError('NOT_FOUND', 'Not found', `No shopping cart with id ${id}`);
+  const versionConflict = (id: string): AppError =>
+    new AppError('VERSION_CONFLICT', 'Version conflict', `Cart ${id} changed concurrently`);
+
   const replace = db.transaction(
     (id: string, expected: number, doc: ShoppingCart, meta: WriteMeta, events: OutboxEvent[]): StoredCart => {
-      const nowMs = Date.parse(meta.now);
-      const current = stmt.get.get({ id, now: nowMs });
-      if (!current) throw new AppError('NOT_FOUND', 'Not found', `No shopping cart with id ${id}`);
-      if (current.version !== expected) {
-        throw new AppError('VERSION_CONFLICT', 'Version conflict', `Cart ${id} changed concurrently`);
-      }
-      const json = JSON.stringify(doc);
-      stmt.update.run({
-        id,
-        version: expected,
-        doc: json,
-        now: meta.now,
-        expiresAt: meta.expiresAt ?? null,
-      });
-      writeKeys(id, doc);
-      writeOutbox(events);
-      return storedCart(json, expected + 1, current.created_at, meta.now, doc);
+      const current = stmt.get.get({ id, now: Date.parse(meta.now) });
+      if (!current) throw notFound(id);
+      if (current.version !== expected) throw versionConflict(id);
+      return storeVersion(id, expected, current.created_at, doc, meta, events);
     },
   );
 
@@ -292,29 +325,68 @@ export function openSqliteStore(options: SqliteOptions): Store {
     (id: string, expected: number | undefined, nowMs: number, events: OutboxEvent[]): boolean => {
       const current = stmt.exists.get({ id, now: nowMs });
       if (!current) return false;
-      if (expected !== undefined && current.version !== expected) {
-        throw new AppError('VERSION_CONFLICT', 'Version conflict', `Cart ${id} changed concurrently`);
-      }
-      stmt.delete.run({ id });
-      stmt.deleteKeys.run(id);
-      writeOutbox(events);
+      if (expected !== undefined && current.version !== expected) throw versionConflict(id);
+      drop(id, events);
       return true;
     },
   );
 
-  // Group commit: cart writes that arrive in the same turn of the event loop share one
-  // transaction, so one fsync (synchronous=FULL) makes all of them durable before any is
-  // acknowledged. Each write runs in its own savepoint (better-sqlite3 nests transactions that
-  // way), so one write's failure, such as a version conflict, undoes only that write.
+  // Read and write in one savepoint of a batch that holds the write lock: nobody comes between.
+  const update = db.transaction(
+    (
+      id: string,
+      nowMs: number,
+      decide: (current: StoredCart) => CartWrite,
+    ): { cart: StoredCart; written: CartWrite['kind'] } => {
+      const row = stmt.get.get({ id, now: nowMs });
+      if (!row) throw notFound(id);
+      const current = toStored(row);
+      const change = decide(current);
+      switch (change.kind) {
+        case 'none':
+          return { cart: current, written: 'none' };
+        case 'replace':
+          return {
+            cart: storeVersion(id, row.version, row.created_at, change.doc, change.meta, change.events),
+            written: 'replace',
+          };
+        case 'delete':
+          drop(id, change.events);
+          return { cart: current, written: 'delete' };
+      }
+    },
+  );
+
+  // Group commit: writes that arrive in the same turn of the event loop share one transaction,
+  // so one fsync (synchronous=FULL) makes all of them durable before any is acknowledged. Each
+  // write runs in its own savepoint (better-sqlite3 nests transactions that way), so one write's
+  // failure, such as a version conflict, undoes only that write.
+  //
+  // The batch begins IMMEDIATE, so it holds the write lock from its first statement: the reads
+  // inside it (a cart's current version, the outbox) see the latest commit of every process and
+  // nothing can come between them and the writes. When another process holds the lock, BEGIN
+  // fails at once (busy_timeout is 0 while trying) and the whole batch is tried again a moment
+  // later, with every write queued meanwhile: the event loop keeps serving, and the lock is
+  // taken once per batch. A write waiting longer than lockTimeoutMs fails with STORE_UNAVAILABLE.
   interface QueuedWrite {
     apply: () => unknown;
     resolve: (value: unknown) => void;
     reject: (error: unknown) => void;
+    /** Epoch ms after which it stops waiting for the lock. */
+    deadline: number;
   }
   type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
   let queue: QueuedWrite[] = [];
+  /** A flush is planned (next turn, or after a back-off while another process writes). */
+  let planned: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  /** Consecutive tries that found the lock taken. */
+  let busyTries = 0;
   /** Goes up with every write this connection commits (or tries to). */
   let writeSeq = 0;
+  const lockWait = {
+    off: db.prepare(`PRAGMA busy_timeout = 0`),
+    on: db.prepare(`PRAGMA busy_timeout = ${lockTimeoutMs}`),
+  };
   const commitBatch = db.transaction((batch: QueuedWrite[]): Outcome[] =>
     batch.map((w): Outcome => {
       try {
@@ -324,29 +396,81 @@ export function openSqliteStore(options: SqliteOptions): Store {
       }
     }),
   );
+  const lockTimeout = (): AppError =>
+    new AppError(
+      'STORE_UNAVAILABLE',
+      'Store unavailable',
+      `SQLite: the write lock stayed taken by other processes for ${lockTimeoutMs} ms`,
+    );
+  /** Back-off before trying the lock again: 1, 2, 4 ms, then 4-8 ms with jitter. */
+  const backoffMs = (): number => (busyTries <= 3 ? 2 ** (busyTries - 1) : 4 + Math.random() * 4);
+
+  const plan = (): void => {
+    if (planned === undefined && queue.length > 0) planned = setImmediate(flush);
+  };
   const flush = (): void => {
+    planned = undefined;
     const batch = queue;
     queue = [];
+    if (batch.length === 0) return;
     writeSeq++; // whatever the outcome, cached counts are no longer known to be right
     let outcomes: Outcome[];
     try {
-      outcomes = commitBatch(batch);
+      lockWait.off.get();
+      try {
+        outcomes = commitBatch.immediate(batch);
+      } finally {
+        lockWait.on.get();
+      }
     } catch (e) {
+      if (isBusy(e)) {
+        // Nothing of the batch was committed: it waits for the lock with what comes meanwhile.
+        busyTries++;
+        requeue(batch);
+        if (queue.length > 0) planned = setTimeout(flush, backoffMs());
+        return;
+      }
       const error = toStoreError(e);
       for (const w of batch) w.reject(error); // nothing of the batch was committed
+      plan();
       return;
     }
+    busyTries = 0;
+    requeue(settle(batch, outcomes));
+    plan();
+  };
+  /** Answers each write of a committed batch; returns those to try again. */
+  const settle = (batch: QueuedWrite[], outcomes: Outcome[]): QueuedWrite[] => {
+    const again: QueuedWrite[] = [];
     outcomes.forEach((o, i) => {
       const w = batch[i];
       if (!w) return;
       if (o.ok) w.resolve(o.value);
+      else if (isBusy(o.error))
+        again.push(w); // not expected with the lock held; tried again whole
       else w.reject(toStoreError(o.error));
     });
+    return again;
+  };
+  /** Puts writes back at the head of the queue, failing those that waited too long. */
+  const requeue = (writes: QueuedWrite[]): void => {
+    const now = Date.now();
+    const waiting = writes.filter((w) => {
+      if (now < w.deadline) return true;
+      w.reject(lockTimeout());
+      return false;
+    });
+    queue = [...waiting, ...queue];
   };
   const write = <T>(apply: () => T): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      if (queue.length === 0) setImmediate(flush);
-      queue.push({ apply, resolve: resolve as (value: unknown) => void, reject });
+      queue.push({
+        apply,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        deadline: Date.now() + lockTimeoutMs,
+      });
+      plan();
     });
 
   const purge = db.transaction((nowMs: number): number => {
@@ -495,10 +619,11 @@ export function openSqliteStore(options: SqliteOptions): Store {
     listCarts: (query, nowMs) => run(() => withRegexBudget(() => list(query, nowMs))),
     replaceCart: (id, expected, doc, meta, events) => write(() => replace(id, expected, doc, meta, events)),
     deleteCart: (id, expected, nowMs, events) => write(() => remove(id, expected, nowMs, events)),
-    purgeExpired: (nowMs) => run(() => purge(nowMs)),
+    updateCart: (id, nowMs, decide) => write(() => update(id, nowMs, decide)),
+    purgeExpired: (nowMs) => write(() => purge(nowMs)),
 
     createSubscription: (sub) =>
-      run(() => {
+      write(() => {
         stmt.insertSub.run({
           id: sub.id,
           callback: sub.callback,
@@ -517,10 +642,11 @@ export function openSqliteStore(options: SqliteOptions): Store {
           .map((r) => JSON.parse(r.doc) as StoredSubscription)
           .filter((sub) => owner === undefined || sub.owner === owner),
       ),
-    deleteSubscription: (id) => run(() => deleteSubscription(id)),
+    deleteSubscription: (id) => write(() => deleteSubscription(id)),
 
     // The dispatcher's writes join the group commit: they share the commit (and its fsync) of
-    // the request writes of the same event-loop turn instead of blocking the loop for their own.
+    // the request writes of the same event-loop turn instead of blocking the loop for their own,
+    // and, like every write, take the write lock the right way.
     routeOutbox: (fn, max) => write(() => route(fn, max)),
     dueDeliveries: (nowMs, max) => run(() => stmt.due.all(nowMs, max).map(toDelivery)),
     completeDelivery: (eventId, subscriptionId) =>
@@ -567,7 +693,24 @@ export function openSqliteStore(options: SqliteOptions): Store {
         stmt.ping.get();
       }),
     close: () => {
-      if (db.open) db.close();
+      // Writes still waiting for the lock get a last try, blocking, up to the lock timeout.
+      if (planned !== undefined) {
+        clearTimeout(planned as NodeJS.Timeout);
+        clearImmediate(planned as NodeJS.Immediate);
+        planned = undefined;
+      }
+      if (db.open) {
+        const last = queue;
+        queue = [];
+        if (last.length > 0) {
+          try {
+            for (const w of settle(last, commitBatch.immediate(last))) w.reject(lockTimeout());
+          } catch (e) {
+            for (const w of last) w.reject(toStoreError(e));
+          }
+        }
+        db.close();
+      }
       return Promise.resolve();
     },
   };

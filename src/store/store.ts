@@ -110,6 +110,15 @@ export interface IdempotencyRecord {
 
 export type IdempotencyClaim = { claimed: true } | { claimed: false; record: IdempotencyRecord };
 
+/**
+ * What a write makes of the cart it read (Store.updateCart): nothing, a new version with its
+ * events, or the cart's deletion with its events.
+ */
+export type CartWrite =
+  | { kind: 'none' }
+  | { kind: 'replace'; doc: ShoppingCart; meta: WriteMeta; events: OutboxEvent[] }
+  | { kind: 'delete'; events: OutboxEvent[] };
+
 export interface Store {
   readonly name: string;
 
@@ -140,6 +149,19 @@ export interface Store {
     nowMs: number,
     events: OutboxEvent[],
   ): Promise<boolean>;
+  /**
+   * Optional, for a store whose writers take turns (SQLite, across processes too): reads the live
+   * cart and writes what `decide` makes of it in one transaction, so no other writer can come
+   * between the read and the write and version conflicts cannot happen. `decide` is synchronous,
+   * may run more than once (a batch tried again) and may throw: then nothing is written and the
+   * call rejects with that error. Throws NOT_FOUND when there is no live cart at `nowMs`. Resolves
+   * with what was written and the cart as stored after the write (as read for 'none', 'delete').
+   */
+  updateCart?(
+    id: string,
+    nowMs: number,
+    decide: (current: StoredCart) => CartWrite,
+  ): Promise<{ cart: StoredCart; written: CartWrite['kind'] }>;
   /** Removes carts expired at `nowMs`; returns how many. */
   purgeExpired(nowMs: number): Promise<number>;
 

@@ -383,9 +383,10 @@ export function openSqliteStore(options: SqliteOptions): Store {
   let busyTries = 0;
   /** Goes up with every write this connection commits (or tries to). */
   let writeSeq = 0;
-  const lockWait = {
-    off: db.prepare(`PRAGMA busy_timeout = 0`),
-    on: db.prepare(`PRAGMA busy_timeout = ${lockTimeoutMs}`),
+  // PRAGMA busy_timeout takes effect when it is prepared, so it is prepared each time (a few
+  // microseconds per batch); a prepared one run again would change nothing.
+  const lockWait = (ms: number): void => {
+    db.pragma(`busy_timeout = ${ms}`);
   };
   const commitBatch = db.transaction((batch: QueuedWrite[]): Outcome[] =>
     batch.map((w): Outcome => {
@@ -416,11 +417,11 @@ export function openSqliteStore(options: SqliteOptions): Store {
     writeSeq++; // whatever the outcome, cached counts are no longer known to be right
     let outcomes: Outcome[];
     try {
-      lockWait.off.get();
+      lockWait(0);
       try {
         outcomes = commitBatch.immediate(batch);
       } finally {
-        lockWait.on.get();
+        lockWait(lockTimeoutMs);
       }
     } catch (e) {
       if (isBusy(e)) {

@@ -13,6 +13,8 @@
  *   npm run bench -- --scale-1m        also the 1M-cart point of the scaling curve (slow to seed)
  *   npm run bench -- --store mongodb   against MONGODB_URI instead of SQLite
  *   npm run bench -- --quick           1k/10k scaling only, 3 s runs (a smoke run)
+ *   npm run bench -- --workers 2       only the scale-up: GET, POST and PATCH with 1 and with 2
+ *                                      workers (CLUSTER_WORKERS) over the same file, error counts
  */
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +42,8 @@ const quick = flag('--quick');
 const duration = Number(option('--duration', quick ? '3' : '10'));
 const warmup = quick ? 1 : 3;
 const storeKind = option('--store', 'sqlite');
+const workers = Number(option('--workers', '0'));
+if (!Number.isInteger(workers) || workers < 0) throw new Error('--workers takes a whole number');
 const connections = 50;
 const basePath = '/tmf-api/shoppingCart/v4';
 
@@ -50,6 +54,8 @@ interface Measure {
   p99: number;
   errors: number;
   non2xx: number;
+  /** Errors and non-2xx answers during the warm-up (not in the figures, but not hidden either). */
+  warmupFailures?: number;
 }
 
 const freePort = (): Promise<number> =>
@@ -114,11 +120,14 @@ async function drive(
       requests,
       pipelining: 1,
     }) as unknown as Promise<autocannon.Result>;
-  await run(warmup);
+  const warm = await run(warmup);
   const m = measureOf(name, await run(seconds));
+  const warmupFailures = warm.errors + warm.timeouts + warm.non2xx;
+  if (warmupFailures > 0) m.warmupFailures = warmupFailures;
   console.log(
     `  ${name.padEnd(44)} ${String(m.requestsPerSec).padStart(7)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms` +
-      (m.errors + m.non2xx > 0 ? `  (${m.errors} errors, ${m.non2xx} non-2xx)` : ''),
+      (m.errors + m.non2xx > 0 ? `  (${m.errors} errors, ${m.non2xx} non-2xx)` : '') +
+      (warmupFailures > 0 ? `  (warm-up: ${warmupFailures} failed)` : ''),
   );
   return m;
 }
@@ -179,9 +188,21 @@ async function seed(store: Store, n: number, port: number): Promise<string[]> {
   return ids;
 }
 
-async function startApi(env: Record<string, string>, port: number): Promise<ChildProcess> {
+async function startApi(
+  env: Record<string, string>,
+  port: number,
+  clusterWorkers = 1,
+): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(root, 'dist/src/main.js')], {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      // error: the 5xx lines only (warn would also log every 4xx); the counts come from autocannon.
+      LOG_LEVEL: clusterWorkers > 1 ? 'error' : 'warn',
+      CLUSTER_WORKERS: String(clusterWorkers),
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitReady(`http://127.0.0.1:${port}${basePath}/`);
@@ -196,6 +217,71 @@ async function stop(child: ChildProcess): Promise<void> {
     });
     child.kill('SIGTERM');
   });
+}
+
+/** A POST of a new 5-item cart, and a merge PATCH of one quantity on each stored cart in turn. */
+function writeRequests(ids: string[]): { post: RequestSpec; patch: RequestSpec } {
+  let posted = 0;
+  let next = 0;
+  return {
+    post: {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (req) => ({ ...req, body: JSON.stringify(benchCart(posted++)) }),
+    },
+    patch: {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/merge-patch+json' },
+      setupRequest: (req) => {
+        const i = next++;
+        const items = benchItems(i);
+        if (items[2]) items[2].quantity = 1 + (Math.floor(i / ids.length) % 5);
+        return {
+          ...req,
+          path: `${basePath}/shoppingCart/${ids[i % ids.length] ?? ''}`,
+          body: JSON.stringify({ cartItem: items }),
+        };
+      },
+    },
+  };
+}
+
+/**
+ * --workers N: GET by id, POST and PATCH with one worker and with N (CLUSTER_WORKERS) over the
+ * same file, one after the other in the same run, so that the gain and its cost (errors, latency)
+ * are compared on the same machine at the same time.
+ */
+async function scaleUp(
+  env: Record<string, string>,
+  ids: string[],
+  port: number,
+): Promise<Record<string, unknown>> {
+  const url = `http://127.0.0.1:${port}${basePath}`;
+  const sample = ids[42] ?? '';
+  const rows: Record<string, unknown>[] = [];
+  for (const n of [1, workers]) {
+    console.log(`\n${n} worker${n > 1 ? 's' : ''} (CLUSTER_WORKERS=${n}), ${ids.length} carts`);
+    const api = await startApi(env, port, n);
+    const writes = writeRequests(ids);
+    const get = await drive(`GET /shoppingCart/{id} x${n}`, `${url}/shoppingCart/${sample}`, [
+      { method: 'GET' },
+    ]);
+    const post = await drive(`POST 5-item priced cart x${n}`, `${url}/shoppingCart`, [writes.post]);
+    const patch = await drive(`PATCH merge: one quantity x${n}`, url, [writes.patch]);
+    await stop(api);
+    rows.push({ workers: n, get, post, patch });
+  }
+  console.log(
+    '\n| workers | GET by id req/s (p99 ms) | POST req/s (p99 ms) | PATCH req/s (p99 ms) | errors + non-2xx (warm-up) |',
+  );
+  console.log('| ---: | ---: | ---: | ---: | ---: |');
+  for (const row of rows) {
+    const ms = ['get', 'post', 'patch'].map((k) => row[k] as Measure);
+    const cell = (m: Measure): string => `${m.requestsPerSec} (${m.p99})`;
+    const failed = ms.map((m) => `${m.errors + m.non2xx} (${m.warmupFailures ?? 0})`).join(' / ');
+    console.log(`| ${String(row.workers)} | ${ms.map(cell).join(' | ')} | ${failed} |`);
+  }
+  return { workers: rows };
 }
 
 async function main(): Promise<void> {
@@ -222,6 +308,12 @@ async function main(): Promise<void> {
     const { store, env } = await openBenchStore(dir, 'main');
     const ids = await seed(store, mainSize, port);
     await store.close();
+    if (workers > 0) {
+      results.scaleUp = await scaleUp(env, ids, port);
+      writeFileSync(join(root, 'bench', 'results-workers.json'), JSON.stringify(results, null, 2) + '\n');
+      console.log('results in bench/results-workers.json');
+      return;
+    }
     const api = await startApi(env, port);
     const url = `http://127.0.0.1:${port}${basePath}`;
     const sample = ids[42] ?? '';
@@ -249,8 +341,6 @@ async function main(): Promise<void> {
     }
 
     console.log(`\nthe server (${storeKind}, ${mainSize} carts)`);
-    let next = 0;
-    const rotate = (): string => ids[next++ % ids.length] ?? '';
     const scenarios: Measure[] = [];
     scenarios.push(
       await drive('GET /shoppingCart/{id} (5 items)', `${url}/shoppingCart/${sample}`, [{ method: 'GET' }]),
@@ -267,34 +357,9 @@ async function main(): Promise<void> {
         { method: 'GET' },
       ]),
     );
-    let posted = 0;
-    scenarios.push(
-      await drive('POST 5-item priced cart', `${url}/shoppingCart`, [
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          setupRequest: (req) => ({ ...req, body: JSON.stringify(benchCart(posted++)) }),
-        },
-      ]),
-    );
-    scenarios.push(
-      await drive('PATCH merge: one quantity', url, [
-        {
-          method: 'PATCH',
-          headers: { 'content-type': 'application/merge-patch+json' },
-          setupRequest: (req) => {
-            const i = next;
-            const items = benchItems(i);
-            if (items[2]) items[2].quantity = 1 + (Math.floor(i / ids.length) % 5);
-            return {
-              ...req,
-              path: `${basePath}/shoppingCart/${rotate()}`,
-              body: JSON.stringify({ cartItem: items }),
-            };
-          },
-        },
-      ]),
-    );
+    const writes = writeRequests(ids);
+    scenarios.push(await drive('POST 5-item priced cart', `${url}/shoppingCart`, [writes.post]));
+    scenarios.push(await drive('PATCH merge: one quantity', url, [writes.patch]));
     const memory = rssOf(api.pid);
     console.log(
       `  server RSS after the run: ${memory.rssMb} MB (peak ${memory.peakMb} MB): ${memory.anonMb} MB own, ${memory.fileMb} MB file-backed (mapped database)`,

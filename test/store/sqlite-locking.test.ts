@@ -58,10 +58,13 @@ describe('SQLite store: the write lock, shared with other connections', () => {
     const created = s.createCart({ id: 'waited' }, meta, []);
     let settled = false;
     void created.finally(() => (settled = true));
-    // The event loop is free while the write waits: reads are answered, the write is not.
+    // While the lock is held the write waits, and the event loop stays free: a timer fires and
+    // a read is answered (a write blocking in SQLite's busy handler would hold both back until
+    // it gave up, settled).
+    await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await s.getCart('waited', t0)).to.equal(undefined);
     expect(settled).to.equal(false);
-    setTimeout(() => holder.exec('COMMIT'), 30);
+    holder.exec('COMMIT');
     expect((await created).version).to.equal(1);
     expect((await s.getCart('waited', t0))?.version).to.equal(1);
     expect(await s.getSubscription('h'), "the other connection's write is kept").to.not.equal(undefined);

@@ -155,6 +155,9 @@ function guard<T>(fn: () => T): T {
  * processes opening the same file together do it once). A newer file than this code is refused.
  */
 function migrate(db: Database.Database): void {
+  // A current file (every start but the first after an upgrade) needs no write lock at all, so a
+  // worker restarting next to a busy one does not have to win it.
+  if (db.pragma('user_version', { simple: true }) === schemaVersion) return;
   db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > schemaVersion) {

@@ -130,6 +130,15 @@ describe('SQLite store: the write lock, shared with other connections', () => {
     expect(await s.getSubscription('s1')).to.deep.equal({ id: 's1', callback: 'http://listener.test/' });
   });
 
+  it('opening a current file needs no write lock (a worker restarting next to a busy one)', async () => {
+    await store().createCart({ id: 'kept' }, meta, []);
+    const holder = other();
+    holder.exec('BEGIN IMMEDIATE');
+    const reopened = store(50); // would fail with SQLITE_BUSY after 50 ms if it took the lock
+    expect((await reopened.getCart('kept', t0))?.version).to.equal(1);
+    holder.exec('COMMIT');
+  });
+
   it('updateCart writes what decide makes of the current cart, atomically', async () => {
     const s = store();
     const update = s.updateCart?.bind(s);

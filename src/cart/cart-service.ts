@@ -20,7 +20,10 @@ export interface CartServiceDeps {
   newId: () => string;
   roundingMode: RoundingMode;
   cartTtlMs: number;
-  /** Attempts of read-apply-write before a conflicting PATCH gives up with 409. */
+  /**
+   * Attempts of read-apply-write before a conflicting PATCH gives up with 409, on a store without
+   * updateCart (MongoDB); default 30. A store with it has no version conflicts to retry.
+   */
   maxPatchAttempts?: number;
   /** Called after every committed write (the event dispatcher looks for work); never awaited. */
   afterWrite?: () => void;

@@ -380,8 +380,8 @@ export function openSqliteStore(options: SqliteOptions): Store {
   }
   type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
   let queue: QueuedWrite[] = [];
-  /** A flush is planned (next turn, or after a back-off while another process writes). */
-  let planned: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  /** Cancels the planned flush (next turn, or after a back-off while another process writes). */
+  let planned: (() => void) | undefined;
   /** Consecutive tries that found the lock taken. */
   let busyTries = 0;
   /** Goes up with every write this connection commits (or tries to). */
@@ -410,7 +410,17 @@ export function openSqliteStore(options: SqliteOptions): Store {
   const backoffMs = (): number => (busyTries <= 3 ? 2 ** (busyTries - 1) : 4 + Math.random() * 4);
 
   const plan = (): void => {
-    if (planned === undefined && queue.length > 0) planned = setImmediate(flush);
+    if (planned !== undefined || queue.length === 0) return;
+    const turn = setImmediate(flush);
+    planned = () => {
+      clearImmediate(turn);
+    };
+  };
+  const planAfter = (ms: number): void => {
+    const timer = setTimeout(flush, ms);
+    planned = () => {
+      clearTimeout(timer);
+    };
   };
   const flush = (): void => {
     planned = undefined;
@@ -431,7 +441,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
         // Nothing of the batch was committed: it waits for the lock with what comes meanwhile.
         busyTries++;
         requeue(batch);
-        if (queue.length > 0) planned = setTimeout(flush, backoffMs());
+        if (queue.length > 0) planAfter(backoffMs());
         return;
       }
       const error = toStoreError(e);
@@ -698,11 +708,8 @@ export function openSqliteStore(options: SqliteOptions): Store {
       }),
     close: () => {
       // Writes still waiting for the lock get a last try, blocking, up to the lock timeout.
-      if (planned !== undefined) {
-        clearTimeout(planned as NodeJS.Timeout);
-        clearImmediate(planned as NodeJS.Immediate);
-        planned = undefined;
-      }
+      planned?.();
+      planned = undefined;
       if (db.open) {
         const last = queue;
         queue = [];

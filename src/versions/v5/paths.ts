@@ -1,0 +1,165 @@
+/**
+ * v5 attribute paths as canonical (stored, v4-shaped) paths, so the stores compile filters,
+ * `fields` and `sort` as they always have: `relatedParty.partyOrPartyRole.id` on v5 is
+ * `relatedParty.id` in the store. Pure; the renames are the ones of cart-view.ts, read from the
+ * same tables. Array indices (JSON Pointer segments) pass through, so one function serves dotted
+ * paths and pointers alike. v4 paths need no translation: the canonical form is v4's.
+ */
+import { badRequest } from '../../errors.js';
+import type { ListQuery } from '../../query/ast.js';
+import { agreementToV5, decimalAmount, orderItemToV5, partyMembers } from './cart-view.js';
+
+/** A canonical attribute path, or one of the store's metadata (v5's creationDate and lastUpdate). */
+export type CanonicalPath =
+  | { kind: 'document'; path: string[] }
+  | { kind: 'metadata'; name: 'createdAt' | 'updatedAt' };
+
+type Segments = readonly string[];
+const isIndex = (s: string): boolean => s === '-' || /^\d+$/.test(s);
+const invert = (names: Readonly<Record<string, string>>): Record<string, string> =>
+  Object.fromEntries(Object.entries(names).map(([k, v]) => [v, k]));
+const agreementFromV5 = invert(agreementToV5);
+const orderItemFromV5 = invert(orderItemToV5);
+
+/** Applies `inner` to what follows `head`, skipping array indices. */
+const under =
+  (inner: (rest: Segments) => string[]) =>
+  (rest: Segments): string[] => {
+    const [first, ...tail] = rest;
+    if (first === undefined) return [];
+    return isIndex(first) ? [first, ...under(inner)(tail)] : inner(rest);
+  };
+
+const renamed = (names: Readonly<Record<string, string>>) =>
+  under(([first = '', ...tail]) => [names[first] ?? first, ...tail]);
+
+const party = under(([first = '', ...tail]) => {
+  if (first !== 'partyOrPartyRole') return [first, ...tail];
+  const member = under(([m = '', ...after]) =>
+    // The reference's own members are v4's flat ones; anything else is kept in the extension.
+    (partyMembers as readonly string[]).includes(m) && after.length === 0
+      ? [m]
+      : ['partyOrPartyRole', m, ...after],
+  );
+  return tail.length === 0 ? ['partyOrPartyRole'] : member(tail);
+});
+
+const medium = under(([first = '', ...tail]) =>
+  ['contactType', 'phoneNumber', 'emailAddress'].includes(first)
+    ? ['characteristic', first, ...tail]
+    : [first, ...tail],
+);
+
+const duration = under(([first = '', ...tail]) => [first === decimalAmount ? 'amount' : first, ...tail]);
+const term = under(([first = '', ...tail]) =>
+  first === 'duration' ? [first, ...duration(tail)] : [first, ...tail],
+);
+
+const product = (rest: Segments): string[] =>
+  under(([first = '', ...tail]) => {
+    switch (first) {
+      case 'relatedParty':
+        return [first, ...party(tail)];
+      case 'product':
+        return [first, ...product(tail)];
+      case 'agreementItem':
+        return ['agreement', ...renamed(agreementFromV5)(tail)];
+      case 'productOrderItem':
+        return [first, ...renamed(orderItemFromV5)(tail)];
+      case 'productTerm':
+        return [first, ...term(tail)];
+      default:
+        return [first, ...tail];
+    }
+  })(rest);
+
+const item = (rest: Segments): string[] =>
+  under(([first = '', ...tail]) => {
+    switch (first) {
+      case 'cartItem':
+        return [first, ...item(tail)];
+      case 'product':
+        return [first, ...product(tail)];
+      case 'itemTerm':
+        return [first, ...term(tail)];
+      default:
+        return [first, ...tail];
+    }
+  })(rest);
+
+/** The canonical path of a v5 attribute path (segments of a dotted path or of a JSON Pointer). */
+export function toCanonicalPath(v5Path: Segments): CanonicalPath {
+  const [first = '', ...tail] = v5Path;
+  switch (first) {
+    case 'creationDate':
+      return { kind: 'metadata', name: 'createdAt' };
+    case 'lastUpdate':
+      return { kind: 'metadata', name: 'updatedAt' };
+    case 'relatedParty':
+      return { kind: 'document', path: [first, ...party(tail)] };
+    case 'contactMedium':
+      return { kind: 'document', path: [first, ...medium(tail)] };
+    case 'cartItem':
+      return { kind: 'document', path: [first, ...item(tail)] };
+    default:
+      return { kind: 'document', path: [...v5Path] };
+  }
+}
+
+const unsupported = (what: string, path: Segments): Error =>
+  badRequest(
+    'Invalid query parameter',
+    `${what} on ${path.join('.')} (the store's metadata) is not supported yet; see docs/v5-mapping.md`,
+  );
+
+const documentPath = (path: Segments, what: string): string[] => {
+  const canonical = toCanonicalPath(path);
+  if (canonical.kind === 'metadata') throw unsupported(what, path);
+  return canonical.path;
+};
+
+/**
+ * A list query written with v5 paths, as the canonical query the store compiles. Filters and sort
+ * keys are translated one for one. `fields` becomes the top-level canonical attributes the v5
+ * view needs (a v5 attribute may be made from several stored ones): the caller maps what the
+ * store returns to v5 and projects it again with the v5 paths (projectFields). creationDate and
+ * lastUpdate are not in the document: as fields they come from the metadata anyway; as filters
+ * or sort keys they are a 400 until the stores compile them.
+ */
+export function toCanonicalListQuery(query: ListQuery): ListQuery {
+  const fields =
+    query.fields === undefined
+      ? undefined
+      : [
+          ...new Set(
+            query.fields.flatMap((f) => {
+              const c = toCanonicalPath(f);
+              return c.kind === 'document' && c.path[0] !== undefined ? [c.path[0]] : [];
+            }),
+          ),
+        ].map((top) => [top]);
+  return {
+    ...query,
+    filter: {
+      conditions: query.filter.conditions.map((c) => ({ ...c, path: documentPath(c.path, 'filtering') })),
+    },
+    sort: query.sort.map((s) => ({ ...s, path: documentPath(s.path, 'sorting') })),
+    fields,
+  };
+}
+
+const decodeSegment = (s: string): string => s.replaceAll('~1', '/').replaceAll('~0', '~');
+const encodeSegment = (s: string): string => s.replaceAll('~', '~0').replaceAll('/', '~1');
+
+/**
+ * The canonical JSON Pointer of a v5 one (RFC 6901). Patches are applied to the v5 view and
+ * mapped back as a whole (cart-input.ts applyV5Patch), so this is for what names one attribute,
+ * not for rewriting patches. A pointer into the metadata has no canonical form: undefined.
+ */
+export function toCanonicalPointer(pointer: string): string | undefined {
+  if (pointer === '') return '';
+  const canonical = toCanonicalPath(pointer.slice(1).split('/').map(decodeSegment));
+  return canonical.kind === 'metadata'
+    ? undefined
+    : canonical.path.map((s) => `/${encodeSegment(s)}`).join('');
+}

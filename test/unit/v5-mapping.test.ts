@@ -376,6 +376,13 @@ describe('v4 <-> v5 mapping: attribute paths', () => {
     ],
     ['cartItem.itemTotalPrice.price.@type', 'cartItem.itemTotalPrice.price.@type'],
     ['validFor.endDateTime', 'validFor.endDateTime'],
+    ['cartItem.product.place.place.id', 'cartItem.product.place.id'],
+    ['cartItem.product.place.role', 'cartItem.product.place.role'],
+    ['cartItem.product.productRelationship.id', 'cartItem.product.productRelationship.product.id'],
+    [
+      'cartItem.product.productPrice.priceAlteration.priceType',
+      'cartItem.product.productPrice.productPriceAlteration.priceType',
+    ],
   ];
   for (const [v5, canonical] of cases) {
     it(`${v5} is ${canonical}`, () => {

@@ -107,7 +107,7 @@ const v4Term = rec({
     }),
   ),
 });
-const v4Product: fc.Arbitrary<Json> = fc.letrec((tie) => ({
+const v4Products = fc.letrec((tie) => ({
   ref: rec({
     id: ident,
     href: opt(word),
@@ -140,9 +140,40 @@ const v4Product: fc.Arbitrary<Json> = fc.letrec((tie) => ({
       }),
       1,
     ),
+    productPrice: list(
+      rec({
+        priceType: fc.constantFrom('recurring', 'oneTime'),
+        price: v4Price(false),
+        productPriceAlteration: list(
+          rec({
+            priceType: fc.constant('recurring'),
+            price: rec({ percentage: fc.integer({ min: 1, max: 50 }) }),
+          }),
+          1,
+        ),
+      }),
+      1,
+    ),
+    productRelationship: list(
+      rec({
+        relationshipType: fc.constant('bundled'),
+        product: rec({ id: ident, name: opt(word), '@type': opt(fc.constant('ProductRef')) }),
+      }),
+      1,
+    ),
+    place: list(
+      rec({
+        role: fc.constant('installation'),
+        id: ident,
+        name: opt(word),
+        '@referredType': opt(fc.constant('GeographicAddress')),
+      }),
+      1,
+    ),
     product: list(tie('ref'), 1),
   }),
-})).value;
+}));
+const v4Product: fc.Arbitrary<Json> = fc.oneof(v4Products.ref, v4Products.value);
 
 const v4Item = (depth: number): fc.Arbitrary<Json> =>
   rec({
@@ -271,6 +302,39 @@ const v5Product = fc.oneof(
       1,
     ),
     relatedParty: list(v5RelatedParty, 1),
+    productPrice: list(
+      rec({
+        '@type': fc.constant('ProductPrice'),
+        priceType: fc.constant('oneTime'),
+        price: v5Price,
+        priceAlteration: list(
+          rec({
+            '@type': fc.constant('PriceAlteration'),
+            priceType: fc.constant('oneTime'),
+            price: rec({ '@type': fc.constant('Price'), percentage: fc.integer({ min: 1, max: 50 }) }),
+          }),
+          1,
+        ),
+      }),
+      1,
+    ),
+    productRelationship: list(
+      rec({
+        '@type': fc.constant('ProductRelationship'),
+        id: ident,
+        relationshipType: fc.constant('bundled'),
+        name: opt(word),
+      }),
+      1,
+    ),
+    place: list(
+      rec({
+        '@type': fc.constant('RelatedPlaceRefOrValue'),
+        role: fc.constant('installation'),
+        place: rec({ '@type': fc.constant('PlaceRef'), id: ident, name: opt(word) }),
+      }),
+      1,
+    ),
     product: list(rec({ '@type': fc.constant('ProductRef'), id: ident }), 1),
   }),
 );

@@ -11,12 +11,16 @@ import {
   agreementToV5,
   decimalAmount,
   defaultPartyType,
+  defaultPlaceType,
   defined,
+  flattenReference,
   eachOf,
   isRecord,
   mediumSubtype,
   mediumTypeOf,
+  nestReference,
   orderItemToV5,
+  productPriceToV5,
   placedOn,
   rename,
   toV5Cart,
@@ -29,13 +33,14 @@ const invert = (names: Readonly<Record<string, string>>): Record<string, string>
   Object.fromEntries(Object.entries(names).map(([k, v]) => [v, k]));
 const agreementFromV5 = invert(agreementToV5);
 const orderItemFromV5 = invert(orderItemToV5);
+const productPriceFromV5 = invert(productPriceToV5);
 
 /** The members v5 derives from the store's metadata: never part of the document. */
 export const metadataMembers = ['creationDate', 'lastUpdate'] as const;
 
 export function relatedPartyFromV5(p: unknown, at: string): unknown {
   if (!isRecord(p)) return p;
-  const { partyOrPartyRole: party, ...association } = p;
+  const party = p.partyOrPartyRole;
   // v4 requires id and @referredType of every related party, and the cart is served on v4 too.
   if (!isRecord(party) || typeof party.id !== 'string' || typeof party['@referredType'] !== 'string') {
     throw badRequest(
@@ -43,13 +48,7 @@ export function relatedPartyFromV5(p: unknown, at: string): unknown {
       `${at}.partyOrPartyRole needs id and @referredType: this cart is also served on TMF663 v4, which requires them`,
     );
   }
-  const { id, href, name, '@referredType': referredType, ...kept } = party;
-  const onlyDefault = Object.keys(kept).length === 1 && kept['@type'] === defaultPartyType;
-  return {
-    ...association,
-    ...defined({ id, href, name, '@referredType': referredType }),
-    ...(onlyDefault ? {} : { partyOrPartyRole: kept }),
-  };
+  return flattenReference(p, 'partyOrPartyRole', defaultPartyType);
 }
 
 export function contactMediumFromV5(m: unknown): unknown {
@@ -88,6 +87,9 @@ export function productFromV5(p: unknown, at: string): unknown {
     product: eachOf(p.product, (q) => productFromV5(q, `${at}.product.${j++}`)),
     productTerm: eachOf(p.productTerm, termFromV5),
     productOrderItem: eachOf(p.productOrderItem, (o) => rename(o, orderItemFromV5)),
+    productPrice: eachOf(p.productPrice, (pp) => rename(pp, productPriceFromV5)),
+    productRelationship: eachOf(p.productRelationship, (r) => nestReference(r, 'product')),
+    place: eachOf(p.place, (pl) => flattenReference(pl, 'place', defaultPlaceType)),
   });
   return { ...out, ...mapped };
 }

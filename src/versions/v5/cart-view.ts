@@ -34,21 +34,52 @@ export const rename = (v: unknown, names: Readonly<Record<string, string>>): unk
 // ---------------------------------------------------------------------------------------------
 // relatedParty: v4's flat reference <-> v5's RelatedPartyOrPartyRole {role, partyOrPartyRole}.
 
-/** The members of v4's flat RelatedParty that belong to the referenced party in v5. */
+/** The members of a flat v4 reference that belong to the referenced entity in v5. */
 export const partyMembers = ['id', 'href', 'name', '@referredType'] as const;
 /** The @type of partyOrPartyRole when nothing else was recorded: v4's RelatedParty is a reference. */
 export const defaultPartyType = 'PartyRef';
+/** The @type of a related place's place when nothing else was recorded. */
+export const defaultPlaceType = 'PlaceRef';
 
-export function relatedPartyToV5(p: unknown): unknown {
-  if (!isRecord(p)) return p;
-  const { id, href, name, '@referredType': referredType, partyOrPartyRole: kept, ...association } = p;
-  const party: Json = {
+/**
+ * A flat reference (v4: `{id, href, name, @referredType, role, ...}`) as an association holding
+ * the reference under `member` (v5: `{role, partyOrPartyRole: {id, ...}}`). What the flat form
+ * kept under `member` (an extension: what it had no place for) joins the reference.
+ */
+export function nestReference(v: unknown, member: string, defaultType?: string): unknown {
+  if (!isRecord(v)) return v;
+  const { id, href, name, '@referredType': referredType, [member]: kept, ...association } = v;
+  const reference: Json = {
     ...(isRecord(kept) ? kept : {}),
     ...defined({ id, href, name, '@referredType': referredType }),
   };
-  party['@type'] ??= defaultPartyType;
-  return { ...association, partyOrPartyRole: party };
+  if (defaultType !== undefined) reference['@type'] ??= defaultType;
+  return { ...association, [member]: reference };
 }
+
+/**
+ * The inverse of nestReference: the reference's own members flat on the association, the rest of
+ * it kept under `member`, left out when it is only the default @type.
+ */
+export function flattenReference(v: unknown, member: string, defaultType?: string): unknown {
+  if (!isRecord(v)) return v;
+  const { [member]: reference, ...association } = v;
+  if (!isRecord(reference)) return v;
+  const { id, href, name, '@referredType': referredType, ...kept } = reference;
+  const keys = Object.keys(kept);
+  const nothingElse = keys.length === 0 || (keys.length === 1 && kept['@type'] === defaultType);
+  return {
+    ...association,
+    ...defined({ id, href, name, '@referredType': referredType }),
+    ...(nothingElse ? {} : { [member]: kept }),
+  };
+}
+
+export const relatedPartyToV5 = (p: unknown): unknown =>
+  nestReference(p, 'partyOrPartyRole', defaultPartyType);
+const placeToV5 = (p: unknown): unknown => nestReference(p, 'place', defaultPlaceType);
+/** v4 nests the related product in a relationship; v5 refers to it flat (id, href, name). */
+const productRelationshipToV5 = (r: unknown): unknown => flattenReference(r, 'product');
 
 // ---------------------------------------------------------------------------------------------
 // contactMedium: v4's mediumType + characteristic <-> v5's @type subtypes.
@@ -136,6 +167,7 @@ export function productType(p: Json): 'Product' | 'ProductRef' {
 /** v4 member names inside product that v5 spells differently. */
 export const agreementToV5 = { id: 'agreementId', href: 'agreementHref', name: 'agreementName' } as const;
 export const orderItemToV5 = { productOrderId: 'orderId', productOrderHref: 'orderHref' } as const;
+export const productPriceToV5 = { productPriceAlteration: 'priceAlteration' } as const;
 
 /** The Characteristic subtype of a characteristic's value (v5 types characteristics by value). */
 export function characteristicType(value: unknown): string {
@@ -168,6 +200,9 @@ export function productToV5(p: unknown): unknown {
     productTerm: eachOf(p.productTerm, termToV5),
     productCharacteristic: eachOf(p.productCharacteristic, characteristicToV5),
     productOrderItem: eachOf(p.productOrderItem, (o) => rename(o, orderItemToV5)),
+    productPrice: eachOf(p.productPrice, (pp) => rename(pp, productPriceToV5)),
+    productRelationship: eachOf(p.productRelationship, productRelationshipToV5),
+    place: eachOf(p.place, placeToV5),
   });
   return { ...out, ...mapped };
 }

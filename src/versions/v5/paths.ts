@@ -7,7 +7,7 @@
  */
 import { badRequest } from '../../errors.js';
 import type { ListQuery } from '../../query/ast.js';
-import { agreementToV5, decimalAmount, orderItemToV5, partyMembers } from './cart-view.js';
+import { agreementToV5, decimalAmount, orderItemToV5, partyMembers, productPriceToV5 } from './cart-view.js';
 
 /** A canonical attribute path, or one of the store's metadata (v5's creationDate and lastUpdate). */
 export type CanonicalPath =
@@ -33,16 +33,24 @@ const under =
 const renamed = (names: Readonly<Record<string, string>>) =>
   under(([first = '', ...tail]) => [names[first] ?? first, ...tail]);
 
-const party = under(([first = '', ...tail]) => {
-  if (first !== 'partyOrPartyRole') return [first, ...tail];
-  const member = under(([m = '', ...after]) =>
-    // The reference's own members are v4's flat ones; anything else is kept in the extension.
-    (partyMembers as readonly string[]).includes(m) && after.length === 0
-      ? [m]
-      : ['partyOrPartyRole', m, ...after],
+/** Inside an association that v5 nests and v4 keeps flat: `<member>.id` is `id`. */
+const nested = (member: string) =>
+  under(([first = '', ...tail]) => {
+    if (first !== member) return [first, ...tail];
+    const inner = under(([m = '', ...after]) =>
+      // The reference's own members are v4's flat ones; anything else is kept in the extension.
+      (partyMembers as readonly string[]).includes(m) && after.length === 0 ? [m] : [member, m, ...after],
+    );
+    return tail.length === 0 ? [member] : inner(tail);
+  });
+/** The other way round: v5 refers flat, v4 nests the reference under `member`. */
+const flat = (member: string) =>
+  under(([first = '', ...tail]) =>
+    (partyMembers as readonly string[]).includes(first) && tail.length === 0
+      ? [member, first]
+      : [first, ...tail],
   );
-  return tail.length === 0 ? ['partyOrPartyRole'] : member(tail);
-});
+const party = nested('partyOrPartyRole');
 
 const medium = under(([first = '', ...tail]) =>
   ['contactType', 'phoneNumber', 'emailAddress'].includes(first)
@@ -68,6 +76,12 @@ const product = (rest: Segments): string[] =>
         return [first, ...renamed(orderItemFromV5)(tail)];
       case 'productTerm':
         return [first, ...term(tail)];
+      case 'productPrice':
+        return [first, ...renamed(invert(productPriceToV5))(tail)];
+      case 'productRelationship':
+        return [first, ...flat('product')(tail)];
+      case 'place':
+        return [first, ...nested('place')(tail)];
       default:
         return [first, ...tail];
     }

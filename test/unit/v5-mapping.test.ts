@@ -4,6 +4,7 @@
  * path translations and the v5 event envelope. test/unit/v5-round-trip.test.ts checks the rules
  * undo each other on random carts.
  */
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import type { ShoppingCart } from '../../src/api-types.js';
 import { AppError } from '../../src/errors.js';
@@ -241,6 +242,48 @@ describe('v4 <-> v5 mapping: what a v5 write stores', () => {
     const e = errorOf(() => createInputFromV5({ ...body, relatedParty: [party] }));
     expect(e.code).to.equal('BAD_REQUEST');
     expect(e.message).to.contain('relatedParty.0.partyOrPartyRole needs id and @referredType');
+  });
+
+  it('is a 400 naming the stored path where v4 requires what v5 leaves optional', () => {
+    const item = {
+      '@type': 'CartItem',
+      itemPrice: [
+        {
+          '@type': 'CartPrice',
+          priceType: 'oneTime',
+          price: { '@type': 'Price', dutyFreeAmount: { unit: 'EUR', value: 1 } },
+          priceAlteration: [{ '@type': 'PriceAlteration', priceType: 'oneTime' }],
+        },
+      ],
+    };
+    const e = errorOf(() => createInputFromV5({ '@type': 'ShoppingCart', cartItem: [item] }));
+    expect(e.code).to.equal('BAD_REQUEST');
+    expect(e.message).to.equal(
+      "cartItem.0.itemPrice.0.priceAlteration.0 must have required property 'price'",
+    );
+  });
+
+  it("takes the spec's create example for a prospect customer", () => {
+    const doc = JSON.parse(
+      readFileSync(new URL('../../generated/v5/tmf663-openapi.json', import.meta.url), 'utf8'),
+    ) as Json;
+    const example = doc.components.examples.ShoppingCart_create_example_for_prospect_customer_request.value;
+    const cart = createInputFromV5(example) as Json;
+    expect(cart.contactMedium).to.deep.equal([
+      {
+        '@type': 'EmailContactMedium',
+        mediumType: 'email',
+        characteristic: { emailAddress: 'JackSmith@mail.com' },
+      },
+    ]);
+    const view = toV5Cart({ ...cart, id: 'x', href: 'h' } as ShoppingCart, meta);
+    expect(view).to.deep.equal({
+      ...example,
+      id: 'x',
+      href: 'h',
+      creationDate: meta.createdAt,
+      lastUpdate: meta.updatedAt,
+    });
   });
 
   it('turns a decimalAmount back into the v4 amount, and drops creationDate and lastUpdate', () => {

@@ -9,25 +9,9 @@ src_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$src_dir/../.." && pwd)"
 out="${1:-$repo_root/.cache/ferretdb/ferretdb}"
 
-if ! command -v go >/dev/null 2>&1; then
-  for candidate in /usr/local/go/bin/go "$HOME/go/bin/go"; do
-    if [ -x "$candidate" ]; then
-      PATH="$(dirname "$candidate"):$PATH"
-      export PATH
-      break
-    fi
-  done
-fi
-
-if ! command -v go >/dev/null 2>&1; then
-  echo "go not found" >&2
-  exit 3
-fi
-
-case "$out" in
-  /*) ;;
-  *) out="$PWD/$out" ;;
-esac
+# shellcheck source=../go-toolchain.sh
+. "$src_dir/../go-toolchain.sh"
+out="$(absolute_path "$out")"
 
 if [ -x "$out" ] &&
   [ "$out" -nt "$src_dir/main.go" ] &&

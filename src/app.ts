@@ -35,6 +35,7 @@ import { opsRoutes } from './http/ops-routes.js';
 import { memoisePathToRegexp } from './http/route-regexp-cache.js';
 import { specForValidator } from './http/validator-spec.js';
 import { createLogger, requestLog, type Logger } from './observability/logger.js';
+import { dateTimeFormat } from './query/dates.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Store } from './store/store.js';
 
@@ -206,8 +207,9 @@ export function createApp(deps: AppDeps): express.Express {
       validateResponses: deps.validateResponses ? { removeAdditional: false } : false,
       validateSecurity: false,
       ignorePaths: /\/(openapi\.json)?$/,
-      // Formats the spec uses that ajv does not know; our own pricing checks the numbers.
-      formats: { float: true, int32: true, int64: true } as never,
+      // Formats the spec uses that ajv does not know (our own pricing checks the numbers), and
+      // date-time as the server reads it everywhere (src/query/dates.ts), not ajv's own.
+      formats: { float: true, int32: true, int64: true, 'date-time': dateTimeFormat } as never,
     }) as never,
   );
 

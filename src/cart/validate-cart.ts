@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { badRequest } from '../errors.js';
+import { dateTimeFormat } from '../query/dates.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -19,6 +20,8 @@ addFormats(ajv);
 ajv.addFormat('float', true);
 ajv.addFormat('int32', true);
 ajv.addFormat('int64', true);
+// The server's one date-time reader, as the request validator uses it (src/query/dates.ts).
+ajv.addFormat('date-time', dateTimeFormat);
 ajv.addSchema({ $id: 'tmf663', components: doc.components });
 
 const shoppingCart = ajv.getSchema('tmf663#/components/schemas/ShoppingCart');

@@ -210,7 +210,7 @@ const toValue = (op: FilterOp, kind: Condition['kind'], text: string, parameter:
       if (text !== 'true' && text !== 'false') throw invalid(parameter, `"${text}" is not true or false`);
       return { kind: 'boolean', value: text === 'true' };
     case 'date': {
-      const epochMs = parseDateTime(text);
+      const epochMs = parseDateTime(text, { literal: true });
       if (epochMs === undefined) {
         throw invalid(
           parameter,

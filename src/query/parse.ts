@@ -34,7 +34,7 @@
  *   most 20 for gt/gte/lt/lte/regex (each value is its own comparison), so no filter reaches a
  *   store's expression limits.
  */
-import { AppError, badRequest } from '../errors.js';
+import { AppError, badRequest, fieldProblem } from '../errors.js';
 import type { Condition, Filter, FilterOp, FilterValue, ListQuery, SortKey } from './ast.js';
 import { parseDateTime } from './dates.js';
 import { regexProblem } from './safe-regex.js';
@@ -51,7 +51,7 @@ const reservedKeys = new Set(['fields', 'offset', 'limit', 'sort', 'filter']);
 const suffixOps: ReadonlySet<string> = new Set<FilterOp>(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'regex']);
 
 const invalid = (parameter: string, problem: string): AppError =>
-  badRequest('Invalid query parameter', `${parameter}: ${problem}`);
+  badRequest('Invalid query parameter', fieldProblem(parameter, problem));
 
 /** One `key<op>value` pair of the query, before the key is split into a path. */
 export interface QueryTerm {
@@ -170,9 +170,18 @@ const splitValues = (term: QueryTerm): string[] => {
 const wholeValue = (term: QueryTerm): string =>
   stripQuotes(term.encoded ? decode(term.value, term.key) : term.value);
 
+/** Without the blanks (spaces and tabs only) around it: fields and sort items, path segments. */
+const trimBlanks = (s: string): string => {
+  let start = 0;
+  let end = s.length;
+  while (start < end && (s[start] === ' ' || s[start] === '\t')) start++;
+  while (end > start && (s[end - 1] === ' ' || s[end - 1] === '\t')) end--;
+  return s.slice(start, end);
+};
+
 const splitPath = (text: string, parameter: string): string[] => {
   const path = text.split('.');
-  if (path.some((s) => s === '')) throw invalid(parameter, 'has an empty path segment');
+  if (path.some((s) => trimBlanks(s) === '')) throw invalid(parameter, 'has an empty path segment');
   return path;
 };
 
@@ -317,10 +326,7 @@ const parseCount = (term: QueryTerm): number => {
   return Number(text);
 };
 
-const parseList = (term: QueryTerm): string[] =>
-  decode(term.value, term.key)
-    .split(',')
-    .map((item) => item.trim());
+const parseList = (term: QueryTerm): string[] => decode(term.value, term.key).split(',').map(trimBlanks);
 
 /** Parses a list request's raw query string. */
 export function parseListQuery(rawQuery: string, options: { maxPageSize: number }): ListQuery {

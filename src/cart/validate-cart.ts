@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { badRequest } from '../errors.js';
+import { badRequest, fieldName, fieldProblem, pointerSegments } from '../errors.js';
 import { dateTimeFormat } from '../query/dates.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -29,8 +29,13 @@ if (!shoppingCart) throw new Error('ShoppingCart schema missing from generated/v
 const validateShoppingCart = shoppingCart;
 
 const describe = (e: ErrorObject): string => {
-  const at = e.instancePath === '' ? 'the cart' : e.instancePath.slice(1).replaceAll('/', '.');
-  return `${at} ${e.message ?? 'is invalid'}`;
+  const segments = pointerSegments(e.instancePath);
+  // A missing member is named as the field it would be.
+  if (e.keyword === 'required') {
+    segments.push(String((e.params as { missingProperty?: unknown }).missingProperty));
+    return fieldProblem(fieldName(segments), 'is required');
+  }
+  return fieldProblem(segments.length === 0 ? 'the cart' : fieldName(segments), e.message ?? 'is invalid');
 };
 
 /** How deeply arrays and objects nest in a JSON value: 0 for a scalar, 1 for {} or [], ... */

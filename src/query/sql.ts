@@ -50,18 +50,13 @@ export function sqlDateTimeMs(value: unknown): number | null {
 /** The SQL function the store registers for `regex`. */
 export const regexFunctionName = 'tmf_regex';
 
-/** Our own date-time pattern: trusted, anchored, and run on the native engine. */
-const dateTimeRegex = new RegExp(dateTimeSource);
-
 /**
  * The implementation of tmf_regex(pattern, value): 1 when `value` is a string the pattern finds a
  * match in. Register with `db.function(regexFunctionName, { deterministic: true }, sqlRegex)`.
- * Client patterns are checked, cached and metered by compileSafeRegex (linear-time RE2); the
- * date-time check (dates.ts) is the one pattern of ours.
+ * Client patterns are checked, cached and metered by compileSafeRegex (linear-time RE2).
  */
 export function sqlRegex(pattern: unknown, value: unknown): 0 | 1 {
   if (typeof pattern !== 'string' || typeof value !== 'string') return 0;
-  if (pattern === dateTimeSource) return dateTimeRegex.test(value) ? 1 : 0;
   return compileSafeRegex(pattern).test(value) ? 1 : 0;
 }
 

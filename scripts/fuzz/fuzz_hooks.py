@@ -5,7 +5,8 @@
   the events of the carts the fuzzer creates are really delivered. Invalid callbacks (the
   negative cases) are left as generated.
 - The ignore list (scripts/fuzz/ignore.json): a failure is dropped only when an entry names its
-  check and its operation and, where the entry gives one, the TMF Error reason of the answer;
+  check and its operation and, where the entry gives one, the TMF Error reason of the answer
+  (`reason`, exact, or `reasonMatches`, a regular expression);
   every entry says why it is a false positive.
 """
 
@@ -51,7 +52,10 @@ def filter_failure(context, failure, case, response):
     for entry in IGNORED:
         if entry["check"] not in failure.checks or entry["operation"] != label:
             continue
-        if "reason" in entry and entry["reason"] != error_reason(response):
+        reason = error_reason(response)
+        if "reason" in entry and entry["reason"] != reason:
+            continue
+        if "reasonMatches" in entry and not (reason and re.search(entry["reasonMatches"], reason)):
             continue
         return False
     return True

@@ -216,16 +216,16 @@ export const fixUps: FixUp[] = [
   {
     // fields and sort are comma-separated attribute paths (src/query/parse.ts): every item and
     // every path segment holds a character other than a blank (space or tab; blanks around them
-    // are ignored), and a sort item may start with - or +. Written so that no two parts of the
+    // are ignored), a path has at most 32 segments, and a sort item may start with - or +. Written so that no two parts of the
     // pattern can match the same character (no backtracking on an 8 KB query), in character
     // classes that read the same to every regex engine.
     name: 'fields-and-sort-grammar',
     apply: (doc) => {
       const segment = '[ \\t]*[^ \\t,.][^,.]*';
-      const path = `${segment}(?:\\.${segment})*`;
+      const path = `${segment}(?:\\.${segment}){0,31}`;
       const list = (item: string): string => `^${item}(?:,${item})*$`;
       const fields = list(path);
-      const sort = list(`[ \\t]*(?:[-+]${path}|[^ \\t,.+-][^,.]*(?:\\.${segment})*)`);
+      const sort = list(`[ \\t]*(?:[-+]${path}|[^ \\t,.+-][^,.]*(?:\\.${segment}){0,31})`);
       const paths = doc.paths as Record<string, Record<string, Json>>;
       for (const item of Object.values(paths)) {
         for (const op of Object.values(item)) {
@@ -308,6 +308,29 @@ export const fixUps: FixUp[] = [
           .filter(isListener)
           .map(([path, item]) => [path.slice('/listener/'.length), { '{$request.body#/callback}': item }]),
       );
+    },
+  },
+  {
+    // JSON integers past 2^53 - 1 cannot be held exactly by the server (a JavaScript number): it
+    // stored -277777575133855200000000000000 as -2.777775751338552e+29, which a client then reads
+    // as a float (found by the contract fuzzer). Every integer the spec declares without bounds
+    // is bounded to the exact range, so the validator refuses what cannot be kept.
+    name: 'safe-integers',
+    apply: (doc) => {
+      const visit = (node: unknown): void => {
+        if (Array.isArray(node)) {
+          node.forEach(visit);
+          return;
+        }
+        if (node === null || typeof node !== 'object') return;
+        const schema = node as Json;
+        if (schema.type === 'integer') {
+          schema.minimum ??= -Number.MAX_SAFE_INTEGER;
+          schema.maximum ??= Number.MAX_SAFE_INTEGER;
+        }
+        for (const value of Object.values(schema)) visit(value);
+      };
+      visit(doc.components.schemas);
     },
   },
   {

@@ -179,9 +179,19 @@ const trimBlanks = (s: string): string => {
   return s.slice(start, end);
 };
 
-const splitPath = (text: string, parameter: string): string[] => {
+/**
+ * At most this many segments in an attribute path (filters, fields, sort). SQLite joins at most
+ * 64 tables in one query and a segment the schema does not declare takes two (found by the
+ * contract fuzzer: a 33-segment path was a 503); no cart nests deeper than JSON_MAX_DEPTH anyway.
+ */
+export const maxPathSegments = 32;
+
+const splitPath = (text: string, parameter: string, limit = maxPathSegments): string[] => {
   const path = text.split('.');
   if (path.some((s) => trimBlanks(s) === '')) throw invalid(parameter, 'has an empty path segment');
+  if (path.length > limit) {
+    throw invalid(parameter, `has more than ${maxPathSegments} path segments; at most ${maxPathSegments}`);
+  }
   return path;
 };
 
@@ -239,7 +249,8 @@ const toValue = (op: FilterOp, kind: Condition['kind'], text: string, parameter:
 export function buildFilter(terms: readonly QueryTerm[], from: readonly string[] = []): Filter {
   const byPathAndOp = new Map<string, Condition>();
   for (const term of terms) {
-    let path = splitPath(term.key, term.key);
+    // One segment more for an operator suffix (.gt), checked once it is taken off.
+    let path = splitPath(term.key, term.key, maxPathSegments + 1);
     let op = term.op;
     const last = path[path.length - 1] ?? '';
     if (path.length > 1 && suffixOps.has(last)) {
@@ -252,6 +263,9 @@ export function buildFilter(terms: readonly QueryTerm[], from: readonly string[]
       if (parent.known === path.length - 1 && scalar) {
         throw invalid(term.key, `unknown operator "${last}" (use eq, ne, gt, gte, lt, lte or regex)`);
       }
+    }
+    if (path.length > maxPathSegments) {
+      throw invalid(term.key, `has more than ${maxPathSegments} path segments; at most ${maxPathSegments}`);
     }
     const { kind } = describePath(path, from);
     const texts = op === 'regex' ? [wholeValue(term)] : splitValues(term);

@@ -112,6 +112,26 @@ describe('HTTP conformance: HEAD, Allow, bodies and messages', () => {
     }
   });
 
+  it('found by the contract fuzzer: a 33-segment attribute path and an inexact integer are 400s, not 503s or rounding', async () => {
+    const deep = Array.from({ length: 33 }, (_, i) => `a${String(i)}`).join('.');
+    const ok = Array.from({ length: 32 }, (_, i) => `a${String(i)}`).join('.');
+    expect((await call(server, 'GET', `/shoppingCart?${ok}=x&sort=${ok}&fields=${ok}`)).status).to.equal(200);
+    for (const query of [`${deep}=x`, `${deep}.gt=1`, `sort=${deep}`, `sort=-${deep}`, `fields=${deep}`]) {
+      const res = await call(server, 'GET', `/shoppingCart?${query}`);
+      expect(expectTmfError(res, 400).message, query).to.match(/path segments|must match pattern/);
+    }
+    const huge = await call(
+      server,
+      'POST',
+      '/shoppingCart',
+      '{"cartItem":[{"id":"1","itemPrice":[{"priceType":"oneTime","priceAlteration":[{"priceType":"oneTime","priority":-277777575133855200000000000000,"price":{"percentage":1}}],"price":{"dutyFreeAmount":{"unit":"EUR","value":1}}}]}]}',
+      { 'Content-Type': 'application/json' },
+    );
+    expect(expectTmfError(huge, 400).message).to.contain(
+      'cartItem[0].itemPrice[0].priceAlteration[0].priority',
+    );
+  });
+
   it('POST /hub answers with an absolute Location, like a cart', async () => {
     const res = await call(server, 'POST', '/hub', { callback: 'http://127.0.0.1:9/absolute' });
     expect(res.status).to.equal(201);

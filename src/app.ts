@@ -10,7 +10,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { CartService } from './cart/cart-service.js';
 import { defaultJsonMaxDepth } from './config.js';
-import { AppError } from './errors.js';
+import { AppError, badRequest, fieldProblem } from './errors.js';
 import { assertNoForbiddenKeys } from './forbidden-keys.js';
 import { principalOf, requireAuth, type AuthOptions } from './http/auth.js';
 import { apiBaseUrl, basePath, cartRoutes, validateResponsesSetting } from './http/cart-routes.js';
@@ -35,6 +35,7 @@ import { opsRoutes } from './http/ops-routes.js';
 import { memoisePathToRegexp } from './http/route-regexp-cache.js';
 import { specForValidator } from './http/validator-spec.js';
 import { createLogger, requestLog, type Logger } from './observability/logger.js';
+import { dateTimeFormat } from './query/dates.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Store } from './store/store.js';
 
@@ -78,14 +79,41 @@ export const apiSpec = JSON.parse(
   readFileSync(new URL('../generated/v4/tmf663-openapi.json', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
 
-/** Methods each path serves; anything else on a known path is a 405 (not a 404). */
-const allowed: [RegExp, string[]][] = [
-  [/^\/?$/, ['GET']],
-  [/^\/shoppingCart\/?$/, ['GET', 'POST']],
-  [/^\/shoppingCart\/[^/]+\/?$/, ['GET', 'PATCH', 'DELETE']],
-  [/^\/hub\/?$/, ['GET', 'POST']],
-  [/^\/hub\/[^/]+\/?$/, ['GET', 'DELETE']],
-];
+/** One path of the API and the methods it serves (HEAD wherever GET is). */
+export interface ServedPath {
+  template: string;
+  pattern: RegExp;
+  methods: string[];
+}
+
+/**
+ * The methods each path serves, from the served document (plus the entry point at the base
+ * path and the document itself): anything else on a known path is a 405 with an Allow header, an unknown path a 404.
+ */
+export function servedPaths(spec: Record<string, unknown>): ServedPath[] {
+  const verbs = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+  const paths = Object.entries(spec.paths as Record<string, Record<string, unknown>>).map(
+    ([template, item]): ServedPath => {
+      const methods = verbs.filter((v) => v in item).map((v) => v.toUpperCase());
+      if (methods.includes('GET') && !methods.includes('HEAD'))
+        methods.splice(methods.indexOf('GET') + 1, 0, 'HEAD');
+      const source = template
+        .split('/')
+        .map((segment) =>
+          /^\{[^}]+\}$/.test(segment) ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+        )
+        .join('/');
+      return { template, pattern: new RegExp(`^${source}/?$`), methods };
+    },
+  );
+  return [
+    { template: '/', pattern: /^\/?$/, methods: ['GET', 'HEAD'] },
+    { template: '/openapi.json', pattern: /^\/openapi\.json$/, methods: ['GET', 'HEAD'] },
+    ...paths,
+  ];
+}
+
+const served = servedPaths(apiSpec);
 
 export function createApp(deps: AppDeps): express.Express {
   memoisePathToRegexp();
@@ -152,21 +180,34 @@ export function createApp(deps: AppDeps): express.Express {
   // The entry point, the document and its docs are public: they describe the API, not its data.
   api.use(docsRoutes(apiSpec, deps.auth !== undefined));
 
-  api.use((req: Request, _res: Response, next: NextFunction) => {
-    const entry = allowed.find(([re]) => re.test(req.path));
-    if (entry && !entry[1].includes(req.method) && !(req.method === 'HEAD' && entry[1].includes('GET'))) {
+  api.use((req: Request, res: Response, next: NextFunction) => {
+    const entry = served.find((p) => p.pattern.test(req.path));
+    if (!entry) {
+      next(new AppError('NOT_FOUND', 'Not found', `No resource at ${basePath}${req.path}`));
+      return;
+    }
+    if (!entry.methods.includes(req.method)) {
+      // RFC 9110 section 15.5.6: a 405 names the methods the resource does serve.
+      res.setHeader('Allow', entry.methods.join(', '));
       next(
         new AppError(
           'METHOD_NOT_ALLOWED',
           'Method not allowed',
-          `${req.method} is not allowed on ${req.path}`,
+          `${req.method} is not allowed on ${basePath}${entry.template}; it allows ${entry.methods.join(', ')}`,
         ),
       );
       return;
     }
-    if (!entry) {
-      next(new AppError('NOT_FOUND', 'Not found', `No resource at ${basePath}${req.path}`));
-      return;
+    if (req.method === 'HEAD') {
+      // HEAD is GET without the body (RFC 9110 section 9.3.2): the validator and the routes see
+      // a GET; Node sends no body for a HEAD request whatever the route writes. The method is
+      // HEAD again before the answer ends, for the request log and the metrics.
+      req.method = 'GET';
+      const end = res.end.bind(res) as (...args: unknown[]) => Response;
+      res.end = ((...args: unknown[]) => {
+        req.method = 'HEAD';
+        return end(...args);
+      }) as typeof res.end;
     }
     next();
   });
@@ -180,23 +221,32 @@ export function createApp(deps: AppDeps): express.Express {
     verify: jsonDepthLimit(deps.jsonMaxDepth ?? defaultJsonMaxDepth),
   });
   // Only the methods the API accepts a body on read one (the rest never reach a route with one).
+  // Every such operation requires its body: none at all (or an empty one) is a 400, whatever the
+  // Content-Type says; `{}` is a body.
   api.use((req: Request, res: Response, next: NextFunction) => {
-    if (req.method === 'POST' || req.method === 'PATCH')
-      parseJson(req, res, (err?: unknown) => {
-        if (err !== undefined) {
-          next(err);
-          return;
-        }
-        // No body of any kind (cart, hub, every PATCH format) may carry a prototype key.
-        try {
-          assertNoForbiddenKeys(req.body);
-        } catch (e) {
-          next(e);
-          return;
-        }
-        next();
-      });
-    else next();
+    if (req.method !== 'POST' && req.method !== 'PATCH') {
+      next();
+      return;
+    }
+    const length = req.headers['content-length'];
+    if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
+      next(badRequest('Missing body', fieldProblem('the body', `is required for ${req.method}`)));
+      return;
+    }
+    parseJson(req, res, (err?: unknown) => {
+      if (err !== undefined) {
+        next(err);
+        return;
+      }
+      // No body of any kind (cart, hub, every PATCH format) may carry a prototype key.
+      try {
+        assertNoForbiddenKeys(req.body);
+      } catch (e) {
+        next(e);
+        return;
+      }
+      next();
+    });
   });
 
   api.use(
@@ -206,8 +256,9 @@ export function createApp(deps: AppDeps): express.Express {
       validateResponses: deps.validateResponses ? { removeAdditional: false } : false,
       validateSecurity: false,
       ignorePaths: /\/(openapi\.json)?$/,
-      // Formats the spec uses that ajv does not know; our own pricing checks the numbers.
-      formats: { float: true, int32: true, int64: true } as never,
+      // Formats the spec uses that ajv does not know (our own pricing checks the numbers), and
+      // date-time as the server reads it everywhere (src/query/dates.ts), not ajv's own.
+      formats: { float: true, int32: true, int64: true, 'date-time': dateTimeFormat } as never,
     }) as never,
   );
 
@@ -230,7 +281,7 @@ export function createApp(deps: AppDeps): express.Express {
     const routes = owner === undefined ? allCarts : cartRoutes(ownedCarts(deps.carts, owner), routeOptions);
     routes(req, res, next);
   });
-  api.use(hubRoutes(deps.store, deps.newId));
+  api.use(hubRoutes(deps.store, deps.newId, deps.publicBaseUrl));
 
   app.use(basePath, api);
   app.use((req: Request, res: Response) => {

@@ -38,6 +38,25 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * The one style of an error message about a field: `<field>: <problem>`, the field named as a
+ * client writes it (`cartItem[0].quantity`, a query parameter by its name).
+ */
+export const fieldProblem = (field: string, problem: string): string => `${field}: ${problem}`;
+
+/** A field's name as a client writes it, from its path segments: cartItem, 0, quantity -> cartItem[0].quantity. */
+export const fieldName = (segments: readonly string[]): string =>
+  segments.reduce((name, s) => (/^\d+$/.test(s) ? `${name}[${s}]` : name === '' ? s : `${name}.${s}`), '');
+
+/** The segments of a JSON Pointer (RFC 6901). */
+export const pointerSegments = (pointer: string): string[] =>
+  pointer === ''
+    ? []
+    : pointer
+        .replace(/^\//, '')
+        .split('/')
+        .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+
 export const badRequest = (reason: string, message?: string): AppError =>
   new AppError('BAD_REQUEST', reason, message);
 export const notFound = (message: string): AppError => new AppError('NOT_FOUND', 'Not found', message);

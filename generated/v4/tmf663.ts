@@ -95,66 +95,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/listener/shoppingCartCreateEvent": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Client listener for entity ShoppingCartCreateEvent
-         * @description Example of a client listener for receiving the notification ShoppingCartCreateEvent
-         */
-        post: operations["listenToShoppingCartCreateEvent"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/listener/shoppingCartAttributeValueChangeEvent": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Client listener for entity ShoppingCartAttributeValueChangeEvent
-         * @description Example of a client listener for receiving the notification ShoppingCartAttributeValueChangeEvent
-         */
-        post: operations["listenToShoppingCartAttributeValueChangeEvent"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/listener/shoppingCartDeleteEvent": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Client listener for entity ShoppingCartDeleteEvent
-         * @description Example of a client listener for receiving the notification ShoppingCartDeleteEvent
-         */
-        post: operations["listenToShoppingCartDeleteEvent"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -981,7 +921,10 @@ export interface components {
         };
         /** @description Sets the communication endpoint address the service instance must use to deliver notification information */
         EventSubscriptionInput: {
-            /** @description The callback being registered. */
+            /**
+             * Format: uri
+             * @description The absolute http or https URL the events are POSTed to.
+             */
             callback: string;
             /** @description additional data to be passed */
             query?: string;
@@ -1121,7 +1064,9 @@ export interface components {
         JsonPatchOperation: {
             /** @enum {string} */
             op: "add" | "remove" | "delete" | "replace" | "move" | "copy" | "test";
+            /** @description A JSON Pointer to a member */
             path: string;
+            /** @description A JSON Pointer to a member */
             from?: string;
             value?: unknown;
         };
@@ -1135,6 +1080,17 @@ export interface components {
             "@schemaLocation"?: string | null;
             "@type"?: string | null;
         };
+        /** @description One TMF630 JSON Patch Query operation: the path may select array elements by a query */
+        JsonPatchQueryOperation: {
+            /** @enum {string} */
+            op: "add" | "remove" | "delete" | "replace" | "move" | "copy" | "test";
+            /** @description A JSON Pointer, with a query (/cartItem/quantity?cartItem.id=2), or a JSONPath */
+            path: string;
+            /** @description As path; a query must select one element */
+            from?: string;
+            value?: unknown;
+        };
+        JsonPatchQuery: components["schemas"]["JsonPatchQueryOperation"][];
     };
     responses: never;
     parameters: never;
@@ -1737,7 +1693,7 @@ export interface operations {
                 "application/json": components["schemas"]["ShoppingCart_MergePatch"];
                 "application/merge-patch+json": components["schemas"]["ShoppingCart_MergePatch"];
                 "application/json-patch+json": components["schemas"]["JsonPatch"];
-                "application/json-patch-query+json": components["schemas"]["JsonPatch"];
+                "application/json-patch-query+json": components["schemas"]["JsonPatchQuery"];
             };
         };
         responses: {
@@ -2235,405 +2191,6 @@ export interface operations {
             };
             /** @description Method not allowed */
             405: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Payload Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description URI Too Long */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too Many Requests */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listenToShoppingCartCreateEvent: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description The event data */
-        requestBody: {
-            content: {
-                "application/json;charset=utf-8": components["schemas"]["ShoppingCartCreateEvent"];
-            };
-        };
-        responses: {
-            /** @description Notified */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["EventSubscription"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Method Not allowed */
-            405: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Payload Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description URI Too Long */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too Many Requests */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listenToShoppingCartAttributeValueChangeEvent: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description The event data */
-        requestBody: {
-            content: {
-                "application/json;charset=utf-8": components["schemas"]["ShoppingCartAttributeValueChangeEvent"];
-            };
-        };
-        responses: {
-            /** @description Notified */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["EventSubscription"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Method Not allowed */
-            405: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Payload Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description URI Too Long */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too Many Requests */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    listenToShoppingCartDeleteEvent: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description The event data */
-        requestBody: {
-            content: {
-                "application/json;charset=utf-8": components["schemas"]["ShoppingCartDeleteEvent"];
-            };
-        };
-        responses: {
-            /** @description Notified */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["EventSubscription"];
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Method Not allowed */
-            405: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json;charset=utf-8": components["schemas"]["Error"];
-                };
-            };
-            /** @description Conflict */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -196,4 +196,161 @@ export const fixUps: FixUp[] = [
       };
     },
   },
+  {
+    // offset and limit are plain integers in the spec; the server refuses negative ones and any
+    // past 2^53 - 1 (they are counts), so the served document says so.
+    name: 'list-paging-bounds',
+    apply: (doc) => {
+      const paths = doc.paths as Record<string, Record<string, Json>>;
+      for (const item of Object.values(paths)) {
+        for (const op of Object.values(item)) {
+          for (const p of (op.parameters ?? []) as Json[]) {
+            if (p.in === 'query' && (p.name === 'offset' || p.name === 'limit')) {
+              p.schema = { ...p.schema, minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
+            }
+          }
+        }
+      }
+    },
+  },
+  {
+    // fields and sort are comma-separated attribute paths (src/query/parse.ts): every item and
+    // every path segment holds a character other than a blank (space or tab; blanks around them
+    // are ignored), a path has at most 32 segments, and a sort item may start with - or +. Written so that no two parts of the
+    // pattern can match the same character (no backtracking on an 8 KB query), in character
+    // classes that read the same to every regex engine.
+    name: 'fields-and-sort-grammar',
+    apply: (doc) => {
+      const segment = '[ \\t]*[^ \\t,.][^,.]*';
+      const path = `${segment}(?:\\.${segment}){0,31}`;
+      const list = (item: string): string => `^${item}(?:,${item})*$`;
+      const fields = list(path);
+      const sort = list(`[ \\t]*(?:[-+]${path}|[^ \\t,.+-][^,.]*(?:\\.${segment}){0,31})`);
+      const paths = doc.paths as Record<string, Record<string, Json>>;
+      for (const item of Object.values(paths)) {
+        for (const op of Object.values(item)) {
+          for (const p of (op.parameters ?? []) as Json[]) {
+            if (p.in !== 'query') continue;
+            if (p.name === 'fields') p.schema = { ...p.schema, minLength: 1, pattern: fields };
+            if (p.name === 'sort') p.schema = { ...p.schema, minLength: 1, pattern: sort };
+          }
+        }
+      }
+    },
+  },
+  {
+    // The hub refuses a callback that is not an absolute http(s) URL (it could never deliver to it).
+    name: 'hub-callback-absolute-url',
+    apply: (doc) => {
+      const callback = doc.components.schemas.EventSubscriptionInput.properties.callback;
+      callback.format = 'uri';
+      callback.pattern = '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+(?:[/?#]\\S*)?$';
+      callback.description = 'The absolute http or https URL the events are POSTed to.';
+    },
+  },
+  {
+    // A JSON Patch path is a JSON Pointer to a member: the server refuses "" (the whole cart) and
+    // anything else. A JSON Patch Query path may also be a JSONPath ($...). Each media type gets
+    // the operation schema that says so.
+    name: 'json-patch-paths',
+    apply: (doc) => {
+      const schemas = doc.components.schemas;
+      const pointer = { type: 'string', pattern: '^/' };
+      schemas.JsonPatchOperation.properties.path = { ...pointer, description: 'A JSON Pointer to a member' };
+      schemas.JsonPatchOperation.properties.from = { ...pointer, description: 'A JSON Pointer to a member' };
+      schemas.JsonPatchQueryOperation = {
+        ...schemas.JsonPatchOperation,
+        description: 'One TMF630 JSON Patch Query operation: the path may select array elements by a query',
+        properties: {
+          ...schemas.JsonPatchOperation.properties,
+          path: {
+            type: 'string',
+            pattern: '^[/$]',
+            description: 'A JSON Pointer, with a query (/cartItem/quantity?cartItem.id=2), or a JSONPath',
+          },
+          from: {
+            type: 'string',
+            pattern: '^[/$]',
+            description: 'As path; a query must select one element',
+          },
+        },
+      };
+      schemas.JsonPatchQuery = {
+        type: 'array',
+        items: { $ref: '#/components/schemas/JsonPatchQueryOperation' },
+      };
+      doc.paths['/shoppingCart/{id}'].patch.requestBody.content['application/json-patch-query+json'] = {
+        schema: { $ref: '#/components/schemas/JsonPatchQuery' },
+      };
+    },
+  },
+  {
+    // Pricing refuses a quantity below 1, a negative tax rate and a negative number of periods
+    // (src/cart/pricing.ts); the request validator now refuses them wherever the schemas occur.
+    name: 'pricing-bounds',
+    apply: (doc) => {
+      const schemas = doc.components.schemas;
+      schemas.CartItem.properties.quantity.minimum = 1;
+      schemas.Price.properties.taxRate.minimum = 0;
+      schemas.PriceAlteration.properties.applicationDuration.minimum = 0;
+    },
+  },
+  {
+    // The /listener/* paths describe what a client exposes, not what this server serves (they
+    // answer 404): they leave the served paths and become the callbacks of POST /hub.
+    name: 'listener-paths-as-callbacks',
+    apply: (doc) => {
+      const entries = Object.entries(doc.paths as Record<string, Json>);
+      const isListener = ([path]: [string, Json]): boolean => path.startsWith('/listener/');
+      doc.paths = Object.fromEntries(entries.filter((e) => !isListener(e)));
+      doc.paths['/hub'].post.callbacks = Object.fromEntries(
+        entries
+          .filter(isListener)
+          .map(([path, item]) => [path.slice('/listener/'.length), { '{$request.body#/callback}': item }]),
+      );
+    },
+  },
+  {
+    // JSON integers past 2^53 - 1 cannot be held exactly by the server (a JavaScript number): it
+    // stored -277777575133855200000000000000 as -2.777775751338552e+29, which a client then reads
+    // as a float (found by the contract fuzzer). Every integer the spec declares without bounds
+    // is bounded to the exact range, so the validator refuses what cannot be kept.
+    name: 'safe-integers',
+    apply: (doc) => {
+      const visit = (node: unknown): void => {
+        if (Array.isArray(node)) {
+          node.forEach(visit);
+          return;
+        }
+        if (node === null || typeof node !== 'object') return;
+        const schema = node as Json;
+        if (schema.type === 'integer') {
+          schema.minimum ??= -Number.MAX_SAFE_INTEGER;
+          schema.maximum ??= Number.MAX_SAFE_INTEGER;
+        }
+        for (const value of Object.values(schema)) visit(value);
+      };
+      visit(doc.components.schemas);
+    },
+  },
+  {
+    // The Idempotency-Key grammar of src/http/idempotency.ts: 1 to 255 printable ASCII
+    // characters, bare or as a quoted string with \\ and \" escapes. Found by the contract
+    // fuzzer: the declared string allowed other characters, which the server refuses.
+    name: 'idempotency-key-grammar',
+    apply: (doc) => {
+      const bare = '[\\x21\\x23-\\x7e][\\x20-\\x7e]{0,254}';
+      const quoted = '"(?:[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]|\\\\["\\\\]){1,255}"';
+      const paths = doc.paths as Record<string, Record<string, Json>>;
+      for (const item of Object.values(paths)) {
+        for (const op of Object.values(item)) {
+          for (const p of (op.parameters ?? []) as Json[]) {
+            if (p.in === 'header' && p.name === 'Idempotency-Key') {
+              p.schema = { ...p.schema, pattern: `^(?:${bare}|${quoted})$` };
+            }
+          }
+        }
+      }
+    },
+  },
 ];

@@ -5,7 +5,7 @@
  * through its interface. Clock and id generator are injected.
  */
 import type { ShoppingCart, ShoppingCartCreate } from '../api-types.js';
-import { AppError, badRequest, notFound } from '../errors.js';
+import { AppError, badRequest, fieldProblem, notFound } from '../errors.js';
 import { buildEvent, changedAttributes, type EventType } from '../events/build-event.js';
 import type { ListQuery } from '../query/ast.js';
 import { parseDateTime } from '../query/dates.js';
@@ -67,7 +67,10 @@ function assertValidPeriod(cart: ShoppingCart): void {
   const start = ms(cart.validFor?.startDateTime);
   const end = ms(cart.validFor?.endDateTime);
   if (start !== undefined && end !== undefined && end < start) {
-    throw badRequest('Invalid validFor', 'validFor.endDateTime is before validFor.startDateTime');
+    throw badRequest(
+      'Invalid validFor',
+      fieldProblem('validFor.endDateTime', 'is before validFor.startDateTime'),
+    );
   }
 }
 

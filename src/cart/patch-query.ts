@@ -1,88 +1,225 @@
 /**
- * TMF630 JSON Patch Query paths: an operation's path may select elements of an array by a query
- * instead of by index. Two spellings are accepted:
+ * TMF630 JSON Patch Query paths: an operation's path may select elements of arrays by a query
+ * instead of by index. Every form is parsed into one list of steps (a member name, and for an
+ * array the conditions its elements must meet), which one resolver walks over the cart to expand
+ * the path into plain JSON Pointers, one per selected element; the operation itself is then
+ * applied by RFC 6902 code. The grammar, with TMF630's examples, is in README.md ("JSON Patch
+ * Query").
  *
- *   /cartItem?cartItem.id=2            (the TMF630 query form; the key may omit the array name)
- *   /cartItem?id=2&status=active/quantity
- *   $.cartItem[?(@.id=='2')].quantity  (the JSONPath filter form; && joins conditions)
+ *   /cartItem/quantity?cartItem.id=2                          TMF630 Part 5: query at the end,
+ *   /cartItem/itemPrice/price?cartItem.id=2&cartItem.itemPrice.priceType=recurring
+ *                                                             keys are paths from the root
+ *   /cartItem?cartItem.id=2/quantity, /cartItem?id=2/quantity the earlier form: the query after
+ *                                                             the array, the rest after it
+ *   $.cartItem[?(@.id=='2')].quantity                         JSONPath filter (&& joins)
  *
- * Each is expanded into plain JSON Pointers, one per selected element, so the operation itself
- * is applied by RFC 6902 code. The selection uses the TMF630 filter semantics of src/query.
- * A path without a query is returned as it is.
+ * Cost: each parser reads its input once, left to right, with no backtracking (the `work`
+ * counter counts the characters it visits; test/unit/patch-query.test.ts checks it is linear),
+ * and a path may hold at most `maxConditions` conditions, so selecting is bounded by
+ * conditions × elements. A path without a query is returned as it is.
  */
 import type { ShoppingCart } from '../api-types.js';
-import { badRequest } from '../errors.js';
-import { parseFilterPairs } from '../query/parse.js';
+import { badRequest, type AppError } from '../errors.js';
 import { matchesFilter } from '../query/evaluate.js';
+import { parseFilterPairs } from '../query/parse.js';
+import { describePath } from '../query/schema-types.js';
+
+/** At most this many conditions in one path's query: selecting costs conditions × elements. */
+export const maxConditions = 64;
+
+/** At most this many members on a path: deeper than any cart may nest (JSON_MAX_DEPTH, 45 on MongoDB). */
+export const maxSegments = 128;
+
+/** One member on the way to the target; `where` (possibly empty) marks an array whose elements are selected. */
+export interface Step {
+  key: string;
+  where?: [string, string][];
+}
+
+/** Counts the characters a parser visits (for the linearity test). */
+export interface ParseWork {
+  steps: number;
+}
+
+const invalid = (path: string, why: string): AppError =>
+  badRequest('Invalid JSON Patch Query', `path "${shorten(path)}": ${why}`);
+
+/** Long paths are cut in messages: an error must not echo half a megabyte back. */
+const shorten = (s: string): string => (s.length > 120 ? `${s.slice(0, 117)}...` : s);
 
 const escapeSegment = (s: string): string => s.replaceAll('~', '~0').replaceAll('/', '~1');
+const unescapeSegment = (s: string): string => s.replaceAll('~1', '/').replaceAll('~0', '~');
 
-interface Selection {
-  /** JSON Pointer of the array. */
-  arrayPointer: string;
-  /** Attribute path segments of the array from the document root (for prefixed keys). */
-  arrayPath: string[];
-  pairs: [string, string][];
-  /** JSON Pointer suffix applied to each selected element ('' for the element itself). */
-  rest: string;
-}
-
-const unquote = (v: string): string => {
-  const t = v.trim();
-  return t.length >= 2 && (t[0] === "'" || t[0] === '"') && t.endsWith(t[0]) ? t.slice(1, -1) : t;
+const decode = (path: string, s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw invalid(path, `"${shorten(s)}" is not valid percent-encoding`);
+  }
 };
 
-function parseTmfForm(path: string): Selection | undefined {
+/**
+ * The `?` forms. Everything before `?` is a JSON Pointer of member names; the query runs to the
+ * end, or to the first `/` after it (the earlier form, whose rest continues the pointer: a `/`
+ * inside a value is written %2F). Each key is an attribute path from the root
+ * (`cartItem.itemPrice.priceType`) and selects elements of the deepest array of the pointer whose
+ * path it starts with; a key that starts with none of them is relative to the deepest array.
+ */
+export function parseQueryForm(path: string, work: ParseWork = { steps: 0 }): Step[] | undefined {
   const q = path.indexOf('?');
   if (q < 0) return undefined;
-  const arrayPointer = path.slice(0, q);
-  let query = path.slice(q + 1);
-  let rest = '';
-  const slash = query.indexOf('/');
-  if (slash >= 0) {
-    rest = query.slice(slash);
-    query = query.slice(0, slash);
-  }
-  const pairs = query
-    .split('&')
-    .filter((p) => p !== '')
-    .map((p): [string, string] => {
-      const eq = p.indexOf('=');
-      if (eq <= 0) throw badRequest('Invalid JSON Patch Query', `"${p}" in path ${path} is not attr=value`);
-      return [decodeURIComponent(p.slice(0, eq)), decodeURIComponent(p.slice(eq + 1))];
-    });
-  const arrayPath = arrayPointer.split('/').filter((s) => s !== '');
-  return { arrayPointer, arrayPath, pairs, rest };
-}
+  const slash = path.indexOf('/', q);
+  const query = slash < 0 ? path.slice(q + 1) : path.slice(q + 1, slash);
+  const pointer = path.slice(0, q) + (slash < 0 ? '' : path.slice(slash));
+  // The array the query follows, in the earlier form: `/cartItem?id=2/quantity`.
+  const queriedDepth = path.slice(0, q).split('/').length - 1;
+  if (pointer !== '' && !pointer.startsWith('/')) throw invalid(path, 'does not start with /');
+  work.steps += path.length;
+  const raw = pointer === '' ? [] : pointer.slice(1).split('/');
+  if (raw.length > maxSegments) throw invalid(path, `more than ${maxSegments} members`);
+  const keys = raw.map(unescapeSegment);
 
-function parseJsonPathForm(path: string): Selection | undefined {
-  if (!path.startsWith('$')) return undefined;
-  const m = /^\$((?:\.[A-Za-z0-9_@]+)+)\[\?\((.+)\)\]((?:\.[A-Za-z0-9_@]+)*)$/.exec(path);
-  if (!m) throw badRequest('Invalid JSON Patch Query', `unsupported JSONPath ${path}`);
-  const arrayPath = (m[1] ?? '').slice(1).split('.');
-  const pairs = (m[2] ?? '').split('&&').map((cond): [string, string] => {
-    const c = /^\s*@\.([A-Za-z0-9_@.]+)\s*==\s*(.+?)\s*$/.exec(cond);
-    if (!c) throw badRequest('Invalid JSON Patch Query', `unsupported condition "${cond.trim()}" in ${path}`);
-    return [c[1] ?? '', unquote(c[2] ?? '')];
+  const pairs: [string, string][] = [];
+  let start = 0;
+  while (start <= query.length) {
+    let end = query.indexOf('&', start);
+    if (end < 0) end = query.length;
+    if (end > start) {
+      if (pairs.length >= maxConditions) throw invalid(path, `more than ${maxConditions} conditions`);
+      const pair = query.slice(start, end);
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw invalid(path, `"${shorten(pair)}" is not attr=value`);
+      pairs.push([decode(path, pair.slice(0, eq)), decode(path, pair.slice(eq + 1))]);
+    }
+    start = end + 1;
+  }
+  if (pairs.length === 0) throw invalid(path, 'the query after ? is empty');
+
+  // A key belongs to the deepest member of the pointer that it starts with (segment by segment)
+  // and that may be an array (the schema declares it one, or does not know it); a key that starts
+  // with none is relative to the deepest such member up to the queried one.
+  const arrays = describePath(keys.filter((k) => !isIndex(k))).arrays;
+  const mayBeArray: boolean[] = [];
+  let declared = 0;
+  for (const k of keys) mayBeArray.push(isIndex(k) ? false : arrays[declared++] !== false);
+  let fallback = -1;
+  for (let d = 0; d < Math.min(queriedDepth, keys.length); d++) if (mayBeArray[d]) fallback = d;
+  const where = new Map<number, [string, string][]>();
+  for (const [key, value] of pairs) {
+    const segments = key.split('.');
+    work.steps += segments.length;
+    let level = -1;
+    for (let d = 0; d < segments.length - 1 && d < keys.length && segments[d] === keys[d]; d++) {
+      if (mayBeArray[d]) level = d;
+    }
+    const at = level >= 0 ? level : fallback;
+    if (at < 0) throw invalid(path, `"${shorten(key)}" selects in no array of the path`);
+    const relative = level >= 0 ? segments.slice(level + 1).join('.') : key;
+    const list = where.get(at) ?? [];
+    list.push([relative, value]);
+    where.set(at, list);
+  }
+  return keys.map((key, i) => {
+    const w = where.get(i);
+    return w ? { key, where: w } : { key };
   });
-  const rest = (m[3] ?? '')
-    .split('.')
-    .filter((s) => s !== '')
-    .map((s) => `/${escapeSegment(s)}`)
-    .join('');
-  return { arrayPointer: arrayPath.map((s) => `/${escapeSegment(s)}`).join(''), arrayPath, pairs, rest };
 }
 
-function resolvePointer(doc: unknown, pointer: string): unknown {
-  let node = doc;
-  for (const raw of pointer.split('/').slice(1)) {
-    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~');
-    if (Array.isArray(node)) node = node[Number(key)];
-    else if (node !== null && typeof node === 'object') node = (node as Record<string, unknown>)[key];
-    else return undefined;
+const nameChars = /[A-Za-z0-9_@-]*/y;
+const spaceChars = / */y;
+const literalChars = /[A-Za-z0-9_.+-]*/y;
+
+/** Reads a JSONPath filter form left to right, once: `$.a.b[?(@.x=='1' && @.y.z==2)].c`. */
+export function parseJsonPathForm(path: string, work: ParseWork = { steps: 0 }): Step[] | undefined {
+  if (!path.startsWith('$')) return undefined;
+  const steps: Step[] = [];
+  let conditions = 0;
+  let i = 1;
+  const peek = (): string | undefined => path[i];
+  /** Advances over a run of `chars` (a sticky pattern: one pass, no backtracking). */
+  const run = (chars: RegExp): string => {
+    chars.lastIndex = i;
+    const text = chars.exec(path)?.[0] ?? '';
+    i += text.length;
+    work.steps += text.length;
+    return text;
+  };
+  const name = (): string => {
+    const text = run(nameChars);
+    if (text === '') throw invalid(path, `expected an attribute name at character ${i + 1}`);
+    return text;
+  };
+  const spaces = (): void => {
+    run(spaceChars);
+  };
+  const literal = (): string => {
+    const quote = peek();
+    if (quote === "'" || quote === '"') {
+      const end = path.indexOf(quote, i + 1);
+      if (end < 0) throw invalid(path, `unterminated string at character ${i + 1}`);
+      work.steps += end + 1 - i;
+      const text = path.slice(i + 1, end);
+      i = end + 1;
+      return text;
+    }
+    const text = run(literalChars);
+    if (text === '') throw invalid(path, `expected a value at character ${i + 1}`);
+    return text;
+  };
+  while (i < path.length) {
+    if (peek() === '.') {
+      i++;
+      if (steps.length >= maxSegments) throw invalid(path, `more than ${maxSegments} members`);
+      steps.push({ key: name() });
+    } else if (path.startsWith('[?(', i)) {
+      const last = steps.at(-1);
+      if (!last || last.where)
+        throw invalid(path, `a filter must follow an attribute name (character ${i + 1})`);
+      i += 3;
+      const where: [string, string][] = [];
+      for (;;) {
+        spaces();
+        if (!path.startsWith('@.', i)) throw invalid(path, `expected @. at character ${i + 1}`);
+        i += 2;
+        const key = [name()];
+        while (peek() === '.') {
+          i++;
+          if (key.length >= maxSegments)
+            throw invalid(path, `more than ${maxSegments} members in a condition`);
+          key.push(name());
+        }
+        spaces();
+        if (!path.startsWith('==', i)) throw invalid(path, `only == is supported (character ${i + 1})`);
+        i += 2;
+        spaces();
+        if (++conditions > maxConditions) throw invalid(path, `more than ${maxConditions} conditions`);
+        where.push([key.join('.'), literal()]);
+        spaces();
+        if (path.startsWith('&&', i)) {
+          i += 2;
+          continue;
+        }
+        if (path.startsWith(')]', i)) {
+          i += 2;
+          break;
+        }
+        throw invalid(path, `expected && or )] at character ${i + 1}`);
+      }
+      last.where = where;
+    } else {
+      throw invalid(path, `unexpected "${path[i] ?? ''}" at character ${i + 1}`);
+    }
   }
-  return node;
+  if (steps.length === 0) throw invalid(path, 'names no attribute');
+  return steps;
 }
+
+/** Parses any form; undefined for a plain JSON Pointer. */
+export function parsePatchPath(path: string, work: ParseWork = { steps: 0 }): Step[] | undefined {
+  return parseJsonPathForm(path, work) ?? parseQueryForm(path, work);
+}
+
+const isIndex = (key: string): boolean => key === '-' || /^(0|[1-9]\d{0,8})$/.test(key);
 
 /**
  * Expands `path` into the JSON Pointers it selects in `cart`, highest index first so that
@@ -90,22 +227,41 @@ function resolvePointer(doc: unknown, pointer: string): unknown {
  * the client named elements that are not there.
  */
 export function selectElements(cart: ShoppingCart, path: string): string[] {
-  const sel = parseJsonPathForm(path) ?? parseTmfForm(path);
-  if (!sel) return [path];
-  const array = resolvePointer(cart, sel.arrayPointer);
-  if (!Array.isArray(array))
-    throw badRequest('Invalid JSON Patch Query', `${sel.arrayPointer} is not an array`);
-  // Keys may be written from the root (cartItem.id) or relative to the element (id).
-  const prefix = sel.arrayPath.join('.') + '.';
-  const relative = sel.pairs.map(([k, v]): [string, string] => [
-    k.startsWith(prefix) ? k.slice(prefix.length) : k,
-    v,
-  ]);
-  const filter = parseFilterPairs(relative, `${sel.arrayPath.join('.')}.`);
-  const selected: string[] = [];
-  array.forEach((element, i) => {
-    if (matchesFilter(filter, element)) selected.push(`${sel.arrayPointer}/${i}${sel.rest}`);
+  const steps = parsePatchPath(path);
+  if (!steps) return [path];
+  let nodes: { value: unknown; pointer: string }[] = [{ value: cart, pointer: '' }];
+  const at: string[] = [];
+  steps.forEach((step, s) => {
+    if (!isIndex(step.key)) at.push(step.key);
+    const name = (): string => shorten(at.join('.'));
+    const filter = step.where ? parseFilterPairs(step.where, at) : undefined;
+    const next: typeof nodes = [];
+    for (const node of nodes) {
+      const pointer = `${node.pointer}/${escapeSegment(step.key)}`;
+      const child = readMember(node.value, step.key);
+      if (filter) {
+        if (!Array.isArray(child)) throw invalid(path, `${name()} is not an array`);
+        child.forEach((element, i) => {
+          if (matchesFilter(filter, element)) next.push({ value: element, pointer: `${pointer}/${i}` });
+        });
+      } else {
+        const following = steps[s + 1];
+        if (Array.isArray(child) && following && !isIndex(following.key)) {
+          throw invalid(path, `${name()} is an array: select its elements with ${name()}.attr=value`);
+        }
+        next.push({ value: child, pointer });
+      }
+    }
+    nodes = next;
   });
-  if (selected.length === 0) throw badRequest('Invalid JSON Patch Query', `${path} selects no element`);
-  return selected.reverse();
+  if (nodes.length === 0) throw invalid(path, 'selects no element');
+  return nodes.map((n) => n.pointer).reverse();
+}
+
+function readMember(node: unknown, key: string): unknown {
+  if (Array.isArray(node)) return isIndex(key) ? (node as unknown[])[Number(key)] : undefined;
+  if (node !== null && typeof node === 'object' && Object.hasOwn(node, key)) {
+    return (node as Record<string, unknown>)[key];
+  }
+  return undefined;
 }

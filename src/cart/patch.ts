@@ -160,6 +160,18 @@ function applyJsonPatch(cart: ShoppingCart, ops: RawOperation[]): ShoppingCart {
   }
 }
 
+/** A `from` with a query must select exactly one element: an operation reads one value. */
+function selectOne(cart: ShoppingCart, from: string): string {
+  const selected = selectElements(cart, from);
+  if (selected.length !== 1) {
+    throw badRequest(
+      'Invalid JSON Patch Query',
+      `from selects ${selected.length} elements; it must select one`,
+    );
+  }
+  return selected[0] ?? from;
+}
+
 export function applyCartPatch(cart: ShoppingCart, mediaType: PatchMediaType, body: unknown): ShoppingCart {
   assertNoForbiddenKeys(body, '');
   switch (mediaType) {
@@ -169,12 +181,19 @@ export function applyCartPatch(cart: ShoppingCart, mediaType: PatchMediaType, bo
     case 'application/json-patch+json':
       return applyJsonPatch(cart, toOperations(body));
     case 'application/json-patch-query+json': {
-      const ops = toOperations(body).flatMap((op) => {
+      // Each operation selects in the cart as the operations before it left it (RFC 6902 applies
+      // operations in order); a selection becomes one plain operation per selected element,
+      // highest index first so that removals do not shift the elements still to be removed.
+      let current = cart;
+      for (const op of toOperations(body)) {
         const name = op.op === 'delete' ? 'remove' : op.op;
-        return selectElements(cart, op.path).map((path) => ({ ...op, op: name, path }));
-      });
-      // Removing selected elements by index must go from the highest index down.
-      return applyJsonPatch(cart, ops);
+        const from = op.from === undefined ? undefined : selectOne(current, op.from);
+        const ops = selectElements(current, op.path).map((path) =>
+          from === undefined ? { ...op, op: name, path } : { ...op, op: name, path, from },
+        );
+        current = applyJsonPatch(current, ops);
+      }
+      return current;
     }
   }
 }

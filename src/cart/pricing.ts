@@ -80,7 +80,7 @@
  * treat both as immutable. The alterations listed in totals are fresh copies.
  */
 import type { CartItem, CartPrice, Money, Price, PriceAlteration, ShoppingCart } from '../api-types.js';
-import { badRequest, type AppError } from '../errors.js';
+import { badRequest, fieldProblem, type AppError } from '../errors.js';
 import { minorUnit } from './currency.js';
 import { bigRationals, OVERFLOW, smallRationals, type Arithmetic } from './rational.js';
 
@@ -121,7 +121,7 @@ interface Context {
 // Field paths travel as thunks (() => string) and are rendered only for an error, so pricing a
 // valid cart builds no path strings at all.
 const invalid = (path: string, problem: string): AppError =>
-  badRequest(`Invalid ${path}`, `${path} ${problem}`);
+  badRequest(`Invalid ${path}`, fieldProblem(path, problem));
 
 const isAbsent = (value: unknown): value is undefined | null => value === undefined || value === null;
 

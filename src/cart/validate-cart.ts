@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { badRequest } from '../errors.js';
+import { badRequest, fieldName, fieldProblem, pointerSegments } from '../errors.js';
+import { dateTimeFormat } from '../query/dates.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -19,6 +20,8 @@ addFormats(ajv);
 ajv.addFormat('float', true);
 ajv.addFormat('int32', true);
 ajv.addFormat('int64', true);
+// The server's one date-time reader, as the request validator uses it (src/query/dates.ts).
+ajv.addFormat('date-time', dateTimeFormat);
 ajv.addSchema({ $id: 'tmf663', components: doc.components });
 
 const shoppingCart = ajv.getSchema('tmf663#/components/schemas/ShoppingCart');
@@ -26,8 +29,13 @@ if (!shoppingCart) throw new Error('ShoppingCart schema missing from generated/v
 const validateShoppingCart = shoppingCart;
 
 const describe = (e: ErrorObject): string => {
-  const at = e.instancePath === '' ? 'the cart' : e.instancePath.slice(1).replaceAll('/', '.');
-  return `${at} ${e.message ?? 'is invalid'}`;
+  const segments = pointerSegments(e.instancePath);
+  // A missing member is named as the field it would be.
+  if (e.keyword === 'required') {
+    segments.push(String((e.params as { missingProperty?: unknown }).missingProperty));
+    return fieldProblem(fieldName(segments), 'is required');
+  }
+  return fieldProblem(segments.length === 0 ? 'the cart' : fieldName(segments), e.message ?? 'is invalid');
 };
 
 /** How deeply arrays and objects nest in a JSON value: 0 for a scalar, 1 for {} or [], ... */

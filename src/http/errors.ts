@@ -4,7 +4,7 @@
  */
 import type { ErrorRequestHandler, Response } from 'express';
 import type { TmfError } from '../api-types.js';
-import { AppError, type ErrorCode } from '../errors.js';
+import { AppError, fieldName, fieldProblem, pointerSegments, type ErrorCode } from '../errors.js';
 
 export const statusOf: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
@@ -106,7 +106,37 @@ interface HttpishError {
   statusCode?: unknown;
   type?: unknown;
   message?: unknown;
-  errors?: { path?: string; message?: string }[];
+  errors?: { path?: string; message?: string; errorCode?: string }[];
+}
+
+/**
+ * One validator finding in the message style of every error (`<field>: <problem>`), the field
+ * named as the client writes it: a body member as cartItem[0].quantity, a query parameter or a
+ * header by its name. Paths that are not about the request's content (the validator puts its
+ * route there for a media type it does not know) are left out.
+ */
+function describeValidatorError(d: { path?: string; message?: string; errorCode?: string }): string {
+  const path = d.path ?? '';
+  let problem = d.message ?? 'is invalid';
+  const mediaType = /^unsupported media type (.*)$/.exec(problem);
+  if (mediaType) {
+    const type = mediaType[1] === undefined || mediaType[1] === 'undefined' ? 'none' : mediaType[1];
+    return fieldProblem('Content-Type', `${type} is not a media type this operation accepts`);
+  }
+  const where = /^\/(body|query|headers|path)(?:\/(.*))?$/.exec(path);
+  if (!where) return problem;
+  const [, location, rest] = where;
+  let segments = pointerSegments(rest === undefined ? '' : `/${rest}`);
+  // "must have required property 'x'": the field is x, and it is required.
+  const missing = /^must have required property '(.+)'$/.exec(problem);
+  if (missing?.[1] !== undefined && location === 'body') {
+    if (segments.at(-1) !== missing[1]) segments = [...segments, missing[1]];
+    problem = 'is required';
+  }
+  if (location === 'headers') return fieldProblem(`header ${segments.join('.')}`, problem);
+  if (segments.length === 0)
+    return fieldProblem(location === 'body' ? 'the body' : (location ?? ''), problem);
+  return fieldProblem(fieldName(segments), problem);
 }
 
 /** Turns anything thrown into an AppError: ours as they are, body-parser's and the validator's by status. */
@@ -123,11 +153,7 @@ export function toAppError(err: unknown): AppError {
   if (code === undefined || code === 'INTERNAL' || status >= 500) {
     return new AppError('INTERNAL', 'Internal error', 'The server could not handle the request');
   }
-  const details = (e.errors ?? [])
-    .map((d) =>
-      `${(d.path ?? '').replace(/^\/body\/?/, '').replaceAll('/', '.') || 'body'} ${d.message ?? ''}`.trim(),
-    )
-    .join('; ');
+  const details = (e.errors ?? []).map(describeValidatorError).join('; ');
   const reasons: Partial<Record<ErrorCode, string>> = {
     BAD_REQUEST: 'Invalid request',
     NOT_FOUND: 'Not found',

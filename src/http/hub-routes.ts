@@ -9,11 +9,11 @@
  */
 import { Router, type Request } from 'express';
 import type { EventSubscription, EventSubscriptionInput } from '../api-types.js';
-import { AppError, badRequest, notFound } from '../errors.js';
+import { AppError, badRequest, fieldProblem, notFound } from '../errors.js';
 import { parseSubscriptionQuery } from '../events/subscription-query.js';
 import type { Store, StoredSubscription } from '../store/store.js';
 import { principalOf } from './auth.js';
-import { basePath } from './cart-routes.js';
+import { apiBaseUrl } from './cart-routes.js';
 import { jsonType } from './errors.js';
 
 function assertCallback(callback: string): void {
@@ -21,10 +21,13 @@ function assertCallback(callback: string): void {
   try {
     url = new URL(callback);
   } catch {
-    throw badRequest('Invalid callback', `callback "${callback}" is not an absolute URL`);
+    throw badRequest('Invalid callback', fieldProblem('callback', 'is not an absolute URL'));
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw badRequest('Invalid callback', `callback must be an http or https URL, got ${url.protocol}`);
+    throw badRequest(
+      'Invalid callback',
+      fieldProblem('callback', `must be an http or https URL, not ${url.protocol}`),
+    );
   }
 }
 
@@ -34,7 +37,7 @@ const shown = (sub: StoredSubscription): EventSubscription => {
   return rest;
 };
 
-export function hubRoutes(store: Store, newId: () => string): Router {
+export function hubRoutes(store: Store, newId: () => string, publicBaseUrl: string | undefined): Router {
   const router = Router();
   /** The subscription with this id, if the caller may see it. */
   const visible = async (req: Request, id: string): Promise<StoredSubscription | undefined> => {
@@ -63,7 +66,12 @@ export function hubRoutes(store: Store, newId: () => string): Router {
       ...(owner === undefined ? {} : { owner }),
     };
     await store.createSubscription(sub);
-    res.status(201).location(`${basePath}/hub/${sub.id}`).set('Content-Type', jsonType).json(shown(sub));
+    // Absolute, as a created cart's Location is (its href).
+    res
+      .status(201)
+      .location(`${apiBaseUrl(req, publicBaseUrl)}/hub/${sub.id}`)
+      .set('Content-Type', jsonType)
+      .json(shown(sub));
   });
 
   router.get('/hub', async (req, res) => {

@@ -34,7 +34,7 @@
  *   most 20 for gt/gte/lt/lte/regex (each value is its own comparison), so no filter reaches a
  *   store's expression limits.
  */
-import { AppError, badRequest } from '../errors.js';
+import { AppError, badRequest, fieldProblem } from '../errors.js';
 import type { Condition, Filter, FilterOp, FilterValue, ListQuery, SortKey } from './ast.js';
 import { parseDateTime } from './dates.js';
 import { regexProblem } from './safe-regex.js';
@@ -51,7 +51,7 @@ const reservedKeys = new Set(['fields', 'offset', 'limit', 'sort', 'filter']);
 const suffixOps: ReadonlySet<string> = new Set<FilterOp>(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'regex']);
 
 const invalid = (parameter: string, problem: string): AppError =>
-  badRequest('Invalid query parameter', `${parameter}: ${problem}`);
+  badRequest('Invalid query parameter', fieldProblem(parameter, problem));
 
 /** One `key<op>value` pair of the query, before the key is split into a path. */
 export interface QueryTerm {
@@ -170,9 +170,28 @@ const splitValues = (term: QueryTerm): string[] => {
 const wholeValue = (term: QueryTerm): string =>
   stripQuotes(term.encoded ? decode(term.value, term.key) : term.value);
 
-const splitPath = (text: string, parameter: string): string[] => {
+/** Without the blanks (spaces and tabs only) around it: fields and sort items, path segments. */
+const trimBlanks = (s: string): string => {
+  let start = 0;
+  let end = s.length;
+  while (start < end && (s[start] === ' ' || s[start] === '\t')) start++;
+  while (end > start && (s[end - 1] === ' ' || s[end - 1] === '\t')) end--;
+  return s.slice(start, end);
+};
+
+/**
+ * At most this many segments in an attribute path (filters, fields, sort). SQLite joins at most
+ * 64 tables in one query and a segment the schema does not declare takes two (found by the
+ * contract fuzzer: a 33-segment path was a 503); no cart nests deeper than JSON_MAX_DEPTH anyway.
+ */
+export const maxPathSegments = 32;
+
+const splitPath = (text: string, parameter: string, limit = maxPathSegments): string[] => {
   const path = text.split('.');
-  if (path.some((s) => s === '')) throw invalid(parameter, 'has an empty path segment');
+  if (path.some((s) => trimBlanks(s) === '')) throw invalid(parameter, 'has an empty path segment');
+  if (path.length > limit) {
+    throw invalid(parameter, `has more than ${maxPathSegments} path segments; at most ${maxPathSegments}`);
+  }
   return path;
 };
 
@@ -210,7 +229,7 @@ const toValue = (op: FilterOp, kind: Condition['kind'], text: string, parameter:
       if (text !== 'true' && text !== 'false') throw invalid(parameter, `"${text}" is not true or false`);
       return { kind: 'boolean', value: text === 'true' };
     case 'date': {
-      const epochMs = parseDateTime(text);
+      const epochMs = parseDateTime(text, { literal: true });
       if (epochMs === undefined) {
         throw invalid(
           parameter,
@@ -230,7 +249,8 @@ const toValue = (op: FilterOp, kind: Condition['kind'], text: string, parameter:
 export function buildFilter(terms: readonly QueryTerm[], from: readonly string[] = []): Filter {
   const byPathAndOp = new Map<string, Condition>();
   for (const term of terms) {
-    let path = splitPath(term.key, term.key);
+    // One segment more for an operator suffix (.gt), checked once it is taken off.
+    let path = splitPath(term.key, term.key, maxPathSegments + 1);
     let op = term.op;
     const last = path[path.length - 1] ?? '';
     if (path.length > 1 && suffixOps.has(last)) {
@@ -243,6 +263,9 @@ export function buildFilter(terms: readonly QueryTerm[], from: readonly string[]
       if (parent.known === path.length - 1 && scalar) {
         throw invalid(term.key, `unknown operator "${last}" (use eq, ne, gt, gte, lt, lte or regex)`);
       }
+    }
+    if (path.length > maxPathSegments) {
+      throw invalid(term.key, `has more than ${maxPathSegments} path segments; at most ${maxPathSegments}`);
     }
     const { kind } = describePath(path, from);
     const texts = op === 'regex' ? [wholeValue(term)] : splitValues(term);
@@ -317,10 +340,7 @@ const parseCount = (term: QueryTerm): number => {
   return Number(text);
 };
 
-const parseList = (term: QueryTerm): string[] =>
-  decode(term.value, term.key)
-    .split(',')
-    .map((item) => item.trim());
+const parseList = (term: QueryTerm): string[] => decode(term.value, term.key).split(',').map(trimBlanks);
 
 /** Parses a list request's raw query string. */
 export function parseListQuery(rawQuery: string, options: { maxPageSize: number }): ListQuery {

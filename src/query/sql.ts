@@ -23,12 +23,12 @@
  *   key, at the price of reading every member of the object.
  * - Candidates carry their JSON type (json_each.type, json_type()) where the comparison needs it
  *   (booleans, and the type-directed 'string' comparisons of undeclared attributes).
- * - Date-times outside validFor.endDateTime: a candidate counts only when the regex function
- *   accepts it with the grammar of dates.ts, then round(unixepoch(x, 'subsec') * 1000) is its
- *   epoch ms, which equals parseDateTime(x) on that grammar.
+ * - Date-times outside validFor.endDateTime: tmf_datetime_ms(x) is parseDateTime(x) of dates.ts
+ *   (the server's one date-time reader, registered as an SQL function), NULL when x is not one;
+ *   SQLite's own date functions read other spellings than RFC 3339 and are not used.
  */
 import type { Condition, Filter, FilterOp, FilterValue, SortKey } from './ast.js';
-import { dateTimeSource } from './dates.js';
+import { parseDateTime } from './dates.js';
 import { parseNumberLiteral } from './parse.js';
 import { compileSafeRegex } from './safe-regex.js';
 import { describePath, type PathInfo } from './schema-types.js';
@@ -39,21 +39,24 @@ export interface SqlFragment {
   params: unknown[];
 }
 
-/** The SQL function the store registers for `regex` (and the date-time check). */
-export const regexFunctionName = 'tmf_regex';
+/** The SQL function the store registers for date-times: the epoch ms of a date-time, or NULL. */
+export const dateTimeFunctionName = 'tmf_datetime_ms';
 
-/** Our own date-time pattern: trusted, anchored, and run on the native engine. */
-const dateTimeRegex = new RegExp(dateTimeSource);
+/** The implementation of tmf_datetime_ms(value) (register it deterministic). */
+export function sqlDateTimeMs(value: unknown): number | null {
+  return typeof value === 'string' ? (parseDateTime(value) ?? null) : null;
+}
+
+/** The SQL function the store registers for `regex`. */
+export const regexFunctionName = 'tmf_regex';
 
 /**
  * The implementation of tmf_regex(pattern, value): 1 when `value` is a string the pattern finds a
  * match in. Register with `db.function(regexFunctionName, { deterministic: true }, sqlRegex)`.
- * Client patterns are checked, cached and metered by compileSafeRegex (linear-time RE2); the
- * date-time check (dates.ts) is the one pattern of ours.
+ * Client patterns are checked, cached and metered by compileSafeRegex (linear-time RE2).
  */
 export function sqlRegex(pattern: unknown, value: unknown): 0 | 1 {
   if (typeof pattern !== 'string' || typeof value !== 'string') return 0;
-  if (pattern === dateTimeSource) return dateTimeRegex.test(value) ? 1 : 0;
   return compileSafeRegex(pattern).test(value) ? 1 : 0;
 }
 
@@ -100,8 +103,7 @@ const regexCall = (pattern: SqlFragment, value: SqlFragment): SqlFragment =>
   sql`${text(regexFunctionName)}(${pattern}, ${value})`;
 
 /** Epoch ms of a date-time candidate, NULL when it is not one (see dates.ts). */
-const dateMs = (value: SqlFragment): SqlFragment =>
-  sql`CASE WHEN ${regexCall(param(dateTimeSource), value)} THEN round(unixepoch(${value}, 'subsec') * 1000) END`;
+const dateMs = (value: SqlFragment): SqlFragment => sql`${text(dateTimeFunctionName)}(${value})`;
 
 // --- walking a path ---
 

@@ -11,9 +11,11 @@ import type { ShoppingCart } from '../api-types.js';
 
 /**
  * PRAGMA user_version of a current database. 1: documents as JSON text; 2: documents as JSONB
- * (migrateSql converts a version-1 file in place when the store opens it).
+ * (migrateSql converts a version-1 file in place when the store opens it); 3: expires_at read by
+ * the RFC 3339 reader of src/query/dates.ts (recomputed for every cart when the store opens a
+ * version-2 file).
  */
-export const schemaVersion = 2;
+export const schemaVersion = 3;
 
 export const schemaSql = `
 CREATE TABLE IF NOT EXISTS carts (

@@ -18,7 +18,14 @@ import { defaultSqliteLockTimeoutMs } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
 import type { ListQuery } from '../query/ast.js';
 import { withRegexBudget } from '../query/safe-regex.js';
-import { compileOrderBy, compileWhere, regexFunctionName, sqlRegex } from '../query/sql.js';
+import {
+  compileOrderBy,
+  compileWhere,
+  dateTimeFunctionName,
+  regexFunctionName,
+  sqlDateTimeMs,
+  sqlRegex,
+} from '../query/sql.js';
 import { projectFields } from '../query/evaluate.js';
 import {
   eventsSchemaSql,
@@ -166,7 +173,16 @@ function migrate(db: Database.Database): void {
       );
     }
     if (version === schemaVersion) return;
-    db.exec(migrateSql);
+    if (version < 2) db.exec(migrateSql);
+    if (version < 3) {
+      // Version 2 computed expires_at with a narrower date-time reader: carts whose end was spelt
+      // otherwise (t/z, +18:11, more than 9 fraction digits) never expired. Read them again.
+      const update = db.prepare('UPDATE carts SET expires_at = ? WHERE id = ?');
+      const rows = db
+        .prepare(`SELECT id, json_extract(doc, '$.validFor.endDateTime') AS endDateTime FROM carts`)
+        .all() as { id: string; endDateTime: unknown }[];
+      for (const row of rows) update.run(sqlDateTimeMs(row.endDateTime), row.id);
+    }
     db.pragma(`user_version = ${schemaVersion}`);
   }).immediate();
 }
@@ -186,6 +202,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
   db.pragma('mmap_size = 1073741824');
   db.pragma('foreign_keys = ON');
   db.function(regexFunctionName, { deterministic: true }, sqlRegex);
+  db.function(dateTimeFunctionName, { deterministic: true }, sqlDateTimeMs);
   db.exec(schemaSql);
   db.exec(eventsSchemaSql);
   db.exec(idempotencySchemaSql);

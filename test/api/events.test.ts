@@ -41,7 +41,8 @@ describe('hub subscriptions and event notifications', () => {
       callback: l.url,
       query: 'eventType=ShoppingCartCreateEvent',
     });
-    expect(res.headers.get('location')).to.equal(`${base}/hub/${res.body.id}`);
+    // Absolute, as a created cart's Location is.
+    expect(res.headers.get('location')).to.equal(`${server.url}${base}/hub/${res.body.id}`);
     expect((await call(server, 'GET', `/hub/${res.body.id}`)).body).to.deep.equal(res.body);
     expect((await call(server, 'GET', '/hub')).body).to.deep.include(res.body);
     expect((await call(server, 'DELETE', `/hub/${res.body.id}`)).status).to.equal(204);

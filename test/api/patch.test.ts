@@ -235,6 +235,182 @@ describe('PATCH formats, read-only members, ETags and concurrency', () => {
       expect(res.body.cartItem.map((i: { id: string }) => i.id)).to.deep.equal(['2']);
     });
 
+    const recurring = (amount: number) => ({
+      priceType: 'recurring',
+      recurringChargePeriod: 'month',
+      price: { dutyFreeAmount: eur(amount), taxRate: 20 },
+    });
+    const itemPrices = (res: { body: { cartItem: { id: string; itemPrice: unknown[] }[] } }) =>
+      res.body.cartItem.map((i) => [
+        i.id,
+        (i.itemPrice as { priceType: string; price: { dutyFreeAmount: { value: number } } }[]).map((p) => [
+          p.priceType,
+          p.price.dutyFreeAmount.value,
+        ]),
+      ]);
+
+    it("TMF630 Part 5: the query at the end selects the elements whose attribute's value it names", async () => {
+      const cart = await newCart();
+      const res = await patch(
+        cart.id,
+        [{ op: 'replace', path: '/cartItem/quantity?cartItem.id=2', value: 7 }],
+        'application/json-patch-query+json',
+      );
+      expect(res.status, res.text).to.equal(200);
+      expect(res.body.cartItem.map((i: { quantity: number }) => i.quantity)).to.deep.equal([1, 7]);
+      expect(res.body.cartItem[1].itemTotalPrice[0].price.dutyFreeAmount.value).to.equal(35);
+      const stored = await call(server, 'GET', `/shoppingCart/${cart.id}`);
+      expect(stored.body).to.deep.equal(res.body);
+    });
+
+    it('TMF630 Part 5: attribute paths select at each array level (nested itemPrice by priceType)', async () => {
+      const cart = await newCart({
+        cartItem: [
+          item('1', 1, 10, {
+            itemPrice: [
+              recurring(10),
+              { priceType: 'oneTime', price: { dutyFreeAmount: eur(3), taxRate: 20 } },
+            ],
+          }),
+          item('2', 1, 10, {
+            itemPrice: [
+              { priceType: 'oneTime', price: { dutyFreeAmount: eur(4), taxRate: 20 } },
+              recurring(20),
+            ],
+          }),
+        ],
+      });
+      const res = await patch(
+        cart.id,
+        [
+          {
+            op: 'replace',
+            path: '/cartItem/itemPrice/price?cartItem.id=2&cartItem.itemPrice.priceType=recurring',
+            value: { dutyFreeAmount: eur(25), taxRate: 20 },
+          },
+        ],
+        'application/json-patch-query+json',
+      );
+      expect(res.status, res.text).to.equal(200);
+      expect(itemPrices(res)).to.deep.equal([
+        [
+          '1',
+          [
+            ['recurring', 10],
+            ['oneTime', 3],
+          ],
+        ],
+        [
+          '2',
+          [
+            ['oneTime', 4],
+            ['recurring', 25],
+          ],
+        ],
+      ]);
+      // The same selection in the JSONPath form, one filter per array level.
+      const again = await patch(
+        cart.id,
+        [
+          {
+            op: 'replace',
+            path: "$.cartItem[?(@.id=='1')].itemPrice[?(@.priceType=='oneTime')].price.dutyFreeAmount.value",
+            value: 6,
+          },
+        ],
+        'application/json-patch-query+json',
+      );
+      expect(again.status, again.text).to.equal(200);
+      expect(itemPrices(again)).to.deep.equal([
+        [
+          '1',
+          [
+            ['recurring', 10],
+            ['oneTime', 6],
+          ],
+        ],
+        [
+          '2',
+          [
+            ['oneTime', 4],
+            ['recurring', 25],
+          ],
+        ],
+      ]);
+    });
+
+    it("TMF630 Part 5: add appends to a selected element's array; remove and a numeric condition", async () => {
+      const cart = await newCart({ cartItem: [item('1', 1, 10), item('2', 3, 5), item('3', 4, 1)] });
+      const res = await patch(
+        cart.id,
+        [
+          { op: 'add', path: '/cartItem/itemPrice/-?cartItem.id=1', value: recurring(2) },
+          { op: 'remove', path: '/cartItem?cartItem.quantity.gte=4' },
+          {
+            op: 'replace',
+            path: '/cartItem/productOffering/id?cartItem.productOffering.id=PO-2',
+            value: 'PO-X',
+          },
+        ],
+        'application/json-patch-query+json',
+      );
+      expect(res.status, res.text).to.equal(200);
+      expect(itemPrices(res)).to.deep.equal([
+        [
+          '1',
+          [
+            ['oneTime', 10],
+            ['recurring', 2],
+          ],
+        ],
+        ['2', [['oneTime', 5]]],
+      ]);
+      expect(res.body.cartItem[1].productOffering.id).to.equal('PO-X');
+    });
+
+    it('each operation selects in the cart the operations before it left', async () => {
+      const cart = await newCart();
+      const res = await patch(
+        cart.id,
+        [
+          { op: 'replace', path: '/cartItem/id?cartItem.id=2', value: '5' },
+          { op: 'replace', path: '/cartItem/quantity?cartItem.id=5', value: 9 },
+        ],
+        'application/json-patch-query+json',
+      );
+      expect(res.status, res.text).to.equal(200);
+      expect(
+        res.body.cartItem.map((i: { id: string; quantity: number }) => [i.id, i.quantity]),
+      ).to.deep.equal([
+        ['1', 1],
+        ['5', 9],
+      ]);
+    });
+
+    it('half-megabyte query paths are answered (400 or 200), not left to stall the server', async () => {
+      const cart = await newCart();
+      const big = 500_000;
+      const paths = [
+        `$.cartItem[?(@.id=='${'2'.repeat(big)}')].quantity`,
+        `$.cartItem[?(@.id=='2' ${'&& '.repeat(big / 3)}`,
+        `$.cartItem[?(@.id==${' '.repeat(big)}x`,
+        `$${'.a'.repeat(big / 2)}[?(@.id=='2')].quantity`,
+        `/cartItem/quantity?cartItem.id=${'2'.repeat(big)}`,
+        `/cartItem/quantity?${'cartItem.id=2&'.repeat(big / 14)}`,
+        `${'/a'.repeat(big / 2)}?a.id=2`,
+        `/cartItem/quantity?cartItem.id=2${'/'.repeat(big)}`,
+      ];
+      for (const path of paths) {
+        const res = await patch(
+          cart.id,
+          [{ op: 'replace', path, value: 3 }],
+          'application/json-patch-query+json',
+        );
+        expect([200, 400], `${path.slice(0, 40)}: ${res.text.slice(0, 200)}`).to.include(res.status);
+        if (res.status === 400) expect(res.body.message.length).to.be.below(400);
+      }
+    });
+
     it('a query path selecting nothing or malformed is a 400 and changes nothing', async () => {
       const cart = await newCart();
       expectTmfError(

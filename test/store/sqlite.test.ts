@@ -97,6 +97,48 @@ describe('SQLite store: documents as JSONB', () => {
     }
   });
 
+  it('reads expires_at again in a layout-2 file, so carts whose end the old reader missed expire', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tmf663-migrate3-'));
+    const path = join(dir, 'c.db');
+    try {
+      // A version-2 file: JSONB documents; the old reader left expires_at NULL for a lower-case
+      // t/z and for an offset such as +18:11, and read the canonical spelling.
+      const old = new Database(path);
+      old.exec(schemaSql);
+      const carts: [string, string, number | null][] = [
+        ['e1', '2030-01-01t10:00:00z', null],
+        ['e2', '2030-01-02T04:11:00+18:11', null],
+        ['e3', '2030-01-01T10:00:00Z', Date.parse('2030-01-01T10:00:00Z')],
+        ['e4', 'not a date', null],
+      ];
+      const insert = old.prepare(
+        `INSERT INTO carts (id, doc, version, created_at, updated_at, expires_at) VALUES (?, jsonb(?), 1, ?, ?, ?)`,
+      );
+      for (const [id, end, expiresAt] of carts) {
+        insert.run(id, JSON.stringify({ id, validFor: { endDateTime: end } }), meta.now, meta.now, expiresAt);
+      }
+      old.pragma('user_version = 2');
+      old.close();
+
+      const store = openSqliteStore({ path, synchronous: 'normal' });
+      const tenOClock = Date.parse('2030-01-01T10:00:00Z');
+      try {
+        for (const id of ['e1', 'e2', 'e3']) {
+          expect(await store.getCart(id, tenOClock - 1), id).to.not.equal(undefined);
+          expect(await store.getCart(id, tenOClock), id).to.equal(undefined);
+        }
+        expect(await store.getCart('e4', tenOClock + 1e10)).to.not.equal(undefined);
+      } finally {
+        await store.close();
+      }
+      const check = new Database(path, { readonly: true });
+      expect(check.pragma('user_version', { simple: true })).to.equal(schemaVersion);
+      check.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a file written by a newer schema instead of misreading it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tmf663-newer-'));
     const path = join(dir, 'c.db');

@@ -69,7 +69,7 @@ const expectBadRequest = (run: () => unknown, path: string): void => {
   expect(isAppError(caught), `throws an AppError naming ${path}`).to.equal(true);
   if (!isAppError(caught)) return;
   expect(caught.code).to.equal('BAD_REQUEST');
-  expect(caught.message.startsWith(`${path} `), `message "${caught.message}" starts with ${path}`).to.equal(
+  expect(caught.message.startsWith(`${path}: `), `message "${caught.message}" starts with ${path}`).to.equal(
     true,
   );
   expect(caught.reason).to.equal(`Invalid ${path}`);

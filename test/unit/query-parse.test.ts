@@ -274,7 +274,8 @@ describe('query/parse: parseListQuery', () => {
       expect400('validFor.endDateTime=tomorrow', 'validFor.endDateTime');
       expect400('validFor.endDateTime=2025-13-01', 'validFor.endDateTime');
       expect400('validFor.endDateTime=2025-01-01T25:00:00Z', 'validFor.endDateTime');
-      expect400('validFor.endDateTime=2025-01-01T10:00:00+15:00', 'validFor.endDateTime');
+      expect400('validFor.endDateTime=2025-01-01T10:00:00+24:00', 'validFor.endDateTime');
+      expect400('validFor.endDateTime=2025-02-29', 'validFor.endDateTime');
       expect400('validFor.startDateTime.gt=1700000000', 'validFor.startDateTime');
     });
 

@@ -5,7 +5,14 @@ import type { ShoppingCart } from '../../src/api-types.js';
 import type { Filter } from '../../src/query/ast.js';
 import { compareForSort, matchesFilter } from '../../src/query/evaluate.js';
 import { parseListQuery } from '../../src/query/parse.js';
-import { compileOrderBy, compileWhere, regexFunctionName, sqlRegex } from '../../src/query/sql.js';
+import {
+  compileOrderBy,
+  compileWhere,
+  dateTimeFunctionName,
+  regexFunctionName,
+  sqlDateTimeMs,
+  sqlRegex,
+} from '../../src/query/sql.js';
 import { extractKeys, schemaSql } from '../../src/store/sqlite-schema.js';
 import { filterCases, filterDocs, sortCases } from '../store/filter-cases.js';
 
@@ -16,6 +23,7 @@ const openDb = (docs: readonly ShoppingCart[], form: 'jsonb' | 'text' = 'jsonb')
   const db = new Database(':memory:');
   db.exec(schemaSql);
   db.function(regexFunctionName, { deterministic: true }, sqlRegex);
+  db.function(dateTimeFunctionName, { deterministic: true }, sqlDateTimeMs);
   const now = new Date().toISOString();
   const insertCart = db.prepare(
     `INSERT INTO carts (id, doc, version, created_at, updated_at, expires_at) VALUES (?, ${form === 'jsonb' ? 'jsonb(?)' : '?'}, 1, ?, ?, ?)`,

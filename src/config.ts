@@ -23,6 +23,14 @@ export interface Config {
   notifyMaxAttempts: number;
   notifyTimeoutMs: number;
   notifyDenyPrivate: boolean;
+  /** Deliveries on their way at once to one subscriber (different carts). */
+  notifyConcurrency: number;
+  /** Pending deliveries per subscriber beyond which the oldest are dead-lettered. */
+  notifyMaxPending: number;
+  notifyDeliveredRetentionMs: number;
+  notifyDeadLetterRetentionMs: number;
+  /** Whether this process delivers notifications (CLUSTER_WORKERS gives the role to one worker). */
+  notifyDispatcher: boolean;
 
   /** `off` (default) serves everyone; `jwt` requires a bearer token (src/http/auth.ts). */
   authMode: 'off' | 'jwt';
@@ -160,6 +168,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     notifyMaxAttempts: int('NOTIFY_MAX_ATTEMPTS', 10, 1, 100),
     notifyTimeoutMs: int('NOTIFY_TIMEOUT_MS', 5000, 1, 600_000),
     notifyDenyPrivate: bool('NOTIFY_DENY_PRIVATE', false),
+    notifyConcurrency: int('NOTIFY_CONCURRENCY', 32, 1, 1000),
+    notifyMaxPending: int('NOTIFY_MAX_PENDING', 100_000, 1, 100_000_000),
+    notifyDeliveredRetentionMs: duration('NOTIFY_DELIVERED_RETENTION', '1h'),
+    notifyDeadLetterRetentionMs: duration('NOTIFY_DEAD_LETTER_RETENTION', '7d'),
+    notifyDispatcher: bool('NOTIFY_DISPATCHER', true),
     ...authConfig(env, problems),
     corsOrigins: list(env.CORS_ORIGINS),
     trustProxy: trustProxy(env.TRUST_PROXY, problems),

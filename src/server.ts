@@ -10,7 +10,8 @@ import { createApp } from './app.js';
 import { newUlid } from './ids.js';
 import { createCartService } from './cart/cart-service.js';
 import type { Config } from './config.js';
-import { createDispatcher, type Dispatcher } from './events/dispatcher.js';
+import { startDispatchThread } from './events/dispatch-thread.js';
+import { createDispatcher, type DeadReason, type Dispatcher } from './events/dispatcher.js';
 import { clientErrorResponse } from './http/errors.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -43,6 +44,23 @@ export interface StartOptions {
   notifyPollMs?: number;
   /** Graceful shutdown: how long in-flight requests and deliveries may take (SHUTDOWN_GRACE_MS). */
   graceMs?: number;
+  /**
+   * With NOTIFY_DISPATCHER=false: called after each write instead of nudging a dispatcher here
+   * (a cluster worker tells the worker that delivers).
+   */
+  remoteNudge?: () => void;
+}
+
+/** A dispatcher for a process that does not deliver: writes only tell whoever does. */
+function remoteDispatcher(nudge: () => void): Dispatcher {
+  return {
+    nudge,
+    start: () => undefined,
+    stop: () => Promise.resolve(),
+    runOnce: () => Promise.resolve(),
+    maintain: () => Promise.resolve(),
+    inFlight: () => 0,
+  };
 }
 
 export async function startServer(
@@ -61,35 +79,53 @@ export async function startServer(
   const graceMs = options.graceMs ?? config.shutdownGraceMs;
   const metrics = createMetrics();
   const store = metrics.instrumentStore(rawStore);
-  const dispatcher = createDispatcher({
-    store,
-    now,
+  const tuning = {
     maxAttempts: config.notifyMaxAttempts,
     timeoutMs: config.notifyTimeoutMs,
     denyPrivate: config.notifyDenyPrivate,
+    maxInFlightPerSubscriber: config.notifyConcurrency,
+    maxPending: config.notifyMaxPending,
+    deliveredRetentionMs: config.notifyDeliveredRetentionMs,
+    deadLetterRetentionMs: config.notifyDeadLetterRetentionMs,
     ...(options.notifyBackoffMs === undefined ? {} : { baseBackoffMs: options.notifyBackoffMs }),
     ...(options.notifyPollMs === undefined ? {} : { pollMs: options.notifyPollMs }),
-    onDelivered: (d) => {
-      metrics.delivered(d);
+  };
+  const hooks = {
+    onDelivered: (d: { subscriptionId: string; eventType: string }, latencyMs: number | undefined) => {
+      metrics.delivered(d, latencyMs);
     },
-    onRetry: (d, error) => {
+    onRetry: (
+      d: { subscriptionId: string; eventType: string; eventId: string; attempts: number },
+      error: string,
+    ) => {
       metrics.retried(d);
       logger.warn(
-        { eventId: d.eventId, subscriptionId: d.subscriptionId, attempts: d.attempts + 1, error },
+        { eventId: d.eventId, subscriptionId: d.subscriptionId, attempts: d.attempts, error },
         'notification failed, will retry',
       );
     },
-    onDeadLetter: (d, error) => {
-      metrics.deadLettered(d);
+    onDeadLetter: (
+      d: { subscriptionId: string; eventType: string; eventId: string; attempts: number },
+      error: string,
+      reason: DeadReason,
+    ) => {
+      metrics.deadLettered(d, reason);
       logger.error(
-        { eventId: d.eventId, subscriptionId: d.subscriptionId, attempts: d.attempts + 1, error },
+        { eventId: d.eventId, subscriptionId: d.subscriptionId, attempts: d.attempts, reason, error },
         'notification dead-lettered',
       );
     },
-    onError: (err) => {
+    onError: (err: unknown) => {
       logError(err);
     },
-  });
+  };
+  // Delivery runs in its own thread with its own store connection, so it never takes the API's
+  // event loop; an in-memory database cannot be shared, so there it runs here (unit tests).
+  const dispatcher: Dispatcher = !config.notifyDispatcher
+    ? remoteDispatcher(options.remoteNudge ?? (() => undefined))
+    : store.location
+      ? startDispatchThread({ store, now, dispatcher: tuning, ...hooks })
+      : createDispatcher({ store, now, ...tuning, ...hooks });
   let draining = false;
   const carts = createCartService({
     store,

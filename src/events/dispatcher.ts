@@ -1,18 +1,27 @@
 /**
- * The outbox dispatcher: at-least-once delivery of recorded events to hub subscribers.
+ * The outbox dispatcher: at-least-once delivery of recorded events to hub subscribers. In the
+ * server it runs in its own worker thread (dispatch-thread.ts) with its own store connection; this
+ * module is the delivery logic itself and runs in whatever thread creates it.
  *
  * Cart writes record their events in the store in the same atomic write (the outbox); requests
- * never wait for delivery. This loop (1) routes new outbox events to the subscriptions whose
- * query they match, as one delivery per subscriber, (2) POSTs due deliveries to the callback URL
- * exactly, oldest first per (subscriber, cart) so each subscriber sees a cart's events in order,
- * (3) treats any 2xx as delivered, retries anything else with exponential backoff and jitter,
- * and dead-letters a delivery after the last attempt. Everything pending lives in the store, so
- * a restart resumes where the last process stopped.
+ * never wait for delivery. The dispatcher (1) routes new outbox events to the subscriptions whose
+ * query they match, as one delivery per subscriber, (2) keeps one lane per subscriber: a read
+ * window of its oldest pending deliveries, grouped by cart, from which it POSTs the oldest of each
+ * cart, many carts at once, (3) treats any 2xx as delivered, retries anything else with
+ * exponential backoff and jitter, and dead-letters a delivery after the last attempt, and
+ * (4) records outcomes in batches, and starts a cart's next event only once the previous
+ * outcome is committed. Everything pending lives in the store, so a restart resumes where the
+ * last process stopped; the windows are a cache of it.
+ *
+ * Isolation: each lane has its own in-flight limit and window, so a slow, failing or dead
+ * subscriber only ever waits on itself. A lane over `maxPending` has its oldest deliveries
+ * dead-lettered (reason "backlog") at the next maintenance pass; maintenance also prunes delivered
+ * records and dead letters past their retention.
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { EventSubscription, ShoppingCart } from '../api-types.js';
-import type { Delivery, RouteTarget, Store } from '../store/store.js';
+import type { ShoppingCart } from '../api-types.js';
+import type { Delivery, RouteTarget, Settlement, Store, StoredSubscription } from '../store/store.js';
 import { ownsCart } from '../cart/owners.js';
 import { RegexBudgetExceeded, withRegexBudget } from '../query/safe-regex.js';
 import { createPoster } from './post.js';
@@ -21,6 +30,9 @@ import {
   shapeForSubscription,
   type SubscriptionQuery,
 } from './subscription-query.js';
+
+/** Why a delivery was given up. */
+export type DeadReason = 'attempts' | 'backlog';
 
 export interface DispatcherOptions {
   store: Store;
@@ -36,14 +48,30 @@ export interface DispatcherOptions {
   pollMs?: number;
   /** How long a nudge may wait, so that a burst of writes is routed in one round, not one each. */
   batchMs?: number;
-  /** Most deliveries on their way at once, so slow listeners cannot take the process's CPU. */
+  /** Most deliveries on their way at once to one subscriber (different carts). */
+  maxInFlightPerSubscriber?: number;
+  /** Most deliveries on their way at once in all. */
   maxInFlight?: number;
+  /** Pending deliveries of one subscriber held in memory at once. */
+  windowSize?: number;
+  /** Events routed per store write. */
+  routeBatch?: number;
+  /** Pending deliveries per subscriber beyond which the oldest are dead-lettered. */
+  maxPending?: number;
+  /** How long delivered records and dead letters are kept. */
+  deliveredRetentionMs?: number;
+  deadLetterRetentionMs?: number;
+  /** How often the backlog cap and retention are applied. */
+  maintenanceMs?: number;
+  /** How often each window is read again from the store from the start (other dispatchers). */
+  reloadMs?: number;
   /** Largest callback answer read before the connection is dropped. */
   maxResponseBytes?: number;
   random?: () => number;
-  onDelivered?: (d: Delivery) => void;
+  /** `latencyMs`: from the event's time to the listener's answer, when the event time is known. */
+  onDelivered?: (d: Delivery, latencyMs: number | undefined) => void;
   onRetry?: (d: Delivery, error: string) => void;
-  onDeadLetter?: (d: Delivery, error: string) => void;
+  onDeadLetter?: (d: Delivery, error: string, reason: DeadReason) => void;
   onError?: (err: unknown) => void;
 }
 
@@ -53,8 +81,13 @@ export interface Dispatcher {
   start(): void;
   /** Stops picking up work and waits (up to graceMs) for deliveries in flight. */
   stop(graceMs: number): Promise<void>;
-  /** Runs one routing and delivery round and waits for it (tests, shutdown). */
+  /**
+   * Routes everything waiting and delivers whatever is due until nothing more is, waiting for
+   * each outcome to be recorded (tests, shutdown); retries not yet due stay for later.
+   */
   runOnce(): Promise<void>;
+  /** Applies the backlog cap and the retention now (tests). */
+  maintain(): Promise<void>;
   inFlight(): number;
 }
 
@@ -94,39 +127,73 @@ async function assertPublicHost(url: URL): Promise<void> {
     throw new Error(`callback host ${host} resolves to a private address`);
 }
 
-/** Lets the event loop run whatever is waiting (requests) before the caller goes on. */
-const yieldToLoop = (): Promise<void> =>
-  new Promise((resolve) => {
-    setImmediate(resolve);
-  });
+/** One subscriber's share of the work. */
+interface Lane {
+  sub: StoredSubscription;
+  url: URL | undefined;
+  /** Pending deliveries read from the store, per cart, oldest first (Map order: oldest cart first). */
+  carts: Map<string, Delivery[]>;
+  size: number;
+  /** The highest routing number read into the window. */
+  cursor: number;
+  /** The last read found everything there was: newly routed deliveries may join directly. */
+  caughtUp: boolean;
+  /** Deliveries were routed while a read was under way: read again afterwards. */
+  dirty: boolean;
+  reading: boolean;
+  /** Carts with a delivery on its way or its outcome not committed yet. */
+  busy: Set<string>;
+  inFlight: number;
+  lastLoad: number;
+}
+
+interface Outcome {
+  lane: Lane;
+  delivery: Delivery;
+  settlement: Settlement;
+  error?: string;
+  latencyMs?: number;
+}
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { store } = options;
   const pollMs = options.pollMs ?? 500;
-  const batchMs = options.batchMs ?? 20;
-  const maxInFlight = options.maxInFlight ?? 32;
-  const routeBatch = 25;
+  const batchMs = options.batchMs ?? 5;
+  const perLane = options.maxInFlightPerSubscriber ?? 32;
+  const maxInFlight = options.maxInFlight ?? 256;
+  const windowSize = options.windowSize ?? 512;
+  const routeBatch = options.routeBatch ?? 200;
+  const maxPending = options.maxPending ?? 100_000;
+  const deliveredRetentionMs = options.deliveredRetentionMs ?? 3_600_000;
+  const deadRetentionMs = options.deadLetterRetentionMs ?? 7 * 86_400_000;
+  const maintenanceMs = options.maintenanceMs ?? 5_000;
+  const reloadMs = options.reloadMs ?? 30_000;
   const base = options.baseBackoffMs ?? 1000;
   const cap = options.maxBackoffMs ?? 5 * 60_000;
   const poster = createPoster({
     timeoutMs: options.timeoutMs,
     maxResponseBytes: options.maxResponseBytes ?? 64 * 1024,
   });
-  /** Sends started back to back before the loop gets a turn, so a full round cannot hog it. */
-  const startsPerTurn = 4;
   const random = options.random ?? Math.random;
   const report = options.onError ?? (() => undefined);
+  const nowMs = (): number => options.now().getTime();
 
-  const inFlight = new Map<string, Promise<void>>();
-  let timer: NodeJS.Timeout | undefined;
+  const lanes = new Map<string, Lane>();
+  const parsed = new Map<string, SubscriptionQuery>();
+  let inFlight = 0;
   let running = false;
   let stopping = false;
-  let round: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let timerDue = 0;
+  let round: Promise<number> | undefined;
   let again = false;
-  const parsed = new Map<string, SubscriptionQuery>();
-  const settled = new Set<string>();
+  let maintenance: NodeJS.Timeout | undefined;
+  let maintaining: Promise<void> | undefined;
+  let outcomes: Outcome[] = [];
+  let flushing: Promise<void> | undefined;
+  let idleWaiters: (() => void)[] = [];
 
-  const queryOf = (sub: EventSubscription): SubscriptionQuery => {
+  const queryOf = (sub: StoredSubscription): SubscriptionQuery => {
     const q = sub.query ?? '';
     let p = parsed.get(q);
     if (!p) {
@@ -141,48 +208,90 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return Math.round(exp / 2 + (random() * exp) / 2); // "equal jitter"
   };
 
-  const send = async (d: Delivery, callback: string): Promise<void> => {
-    let error: string | undefined;
+  const newLane = (sub: StoredSubscription): Lane => {
+    let url: URL | undefined;
     try {
-      const url = new URL(callback);
-      if (options.denyPrivate) await assertPublicHost(url);
-      const status = await poster.post(url, d.json ?? JSON.stringify(d.body));
-      if (status < 200 || status > 299) error = `callback answered ${status}`;
-    } catch (e) {
-      error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      url = new URL(sub.callback);
+    } catch {
+      url = undefined;
     }
-    const attempts = d.attempts + 1;
-    if (error === undefined) {
-      await store.completeDelivery(d.eventId, d.subscriptionId);
-      options.onDelivered?.(d);
-    } else if (attempts >= options.maxAttempts) {
-      await store.deadLetter(d.eventId, d.subscriptionId, attempts, error, options.now().toISOString());
-      options.onDeadLetter?.(d, error);
-    } else {
-      await store.retryDelivery(
-        d.eventId,
-        d.subscriptionId,
-        attempts,
-        options.now().getTime() + backoff(attempts),
-      );
-      options.onRetry?.(d, error);
+    return {
+      sub,
+      url,
+      carts: new Map(),
+      size: 0,
+      cursor: 0,
+      caughtUp: false,
+      dirty: false,
+      reading: false,
+      busy: new Set(),
+      inFlight: 0,
+      lastLoad: Date.now(),
+    };
+  };
+
+  const append = (lane: Lane, d: Delivery): void => {
+    const queue = lane.carts.get(d.cartId);
+    if (queue) queue.push(d);
+    else lane.carts.set(d.cartId, [d]);
+    lane.size++;
+    if (d.seq > lane.cursor) lane.cursor = d.seq;
+  };
+
+  /** Forgets what the window holds except the deliveries on their way; the next read starts over. */
+  const resetLane = (lane: Lane): void => {
+    for (const [cartId, queue] of lane.carts) {
+      if (lane.busy.has(cartId) && queue[0]) {
+        lane.size -= queue.length - 1;
+        queue.length = 1;
+      } else {
+        lane.size -= queue.length;
+        lane.carts.delete(cartId);
+      }
+    }
+    lane.cursor = 0;
+    lane.caughtUp = false;
+    lane.lastLoad = Date.now();
+  };
+
+  /** The subscriptions as stored now: new ones get a lane, removed ones lose theirs. */
+  const refreshLanes = async (): Promise<StoredSubscription[]> => {
+    const subs = await store.listSubscriptions();
+    const ids = new Set<string>();
+    for (const sub of subs) {
+      ids.add(sub.id);
+      const lane = lanes.get(sub.id);
+      if (!lane) lanes.set(sub.id, newLane(sub));
+      else if (lane.sub.callback !== sub.callback) {
+        lane.sub = sub;
+        lane.url = newLane(sub).url;
+      }
+    }
+    for (const id of lanes.keys()) if (!ids.has(id)) lanes.delete(id);
+    return subs;
+  };
+
+  /** Routed deliveries join their lane's window directly when it holds everything before them. */
+  const onRouted = (made: Delivery[]): void => {
+    for (const d of made) {
+      const lane = lanes.get(d.subscriptionId);
+      if (!lane) continue;
+      if (lane.reading) lane.dirty = true;
+      else if (lane.caughtUp && lane.size < windowSize && d.seq > lane.cursor) append(lane, d);
+      else lane.caughtUp = false;
     }
   };
 
-  const doRound = async (): Promise<void> => {
-    const subs = await store.listSubscriptions();
-    const byId = new Map(subs.map((s) => [s.id, s]));
-    // A routing step holds the event loop (SQLite is synchronous), so it takes a few events at a
-    // time and asks for another round when there were more: requests get the loop in between.
-    // Each event's routing has one regex budget (safe-regex.ts), so no event can hold the loop;
-    // past it the event goes to the remaining subscribers unfiltered (at least once, never lost).
-    const routed = await store.routeOutbox(
+  const route = async (subs: StoredSubscription[]): Promise<number> =>
+    store.routeOutbox(
+      // Each event's routing has one regex budget (safe-regex.ts), so no event can hold the
+      // thread; past it the event goes to the remaining subscribers unfiltered (at least once).
       (event) =>
         withRegexBudget(() => {
           const targets: RouteTarget[] = [];
           for (const sub of subs) {
-            // Owner isolation, decided now (not when subscribing): a subscription with an owner hears
-            // only of carts that name its owner in the event's own copy of the cart.
+            // Owner isolation, decided now (not when subscribing): a subscription with an owner
+            // hears only of carts that name its owner in the event's own copy of the cart.
             if (sub.owner !== undefined) {
               const cart = (event.body.event as { shoppingCart?: ShoppingCart } | undefined)?.shoppingCart;
               if (cart === undefined || !ownsCart(cart, sub.owner)) continue;
@@ -201,60 +310,234 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           return targets;
         }),
       routeBatch,
+      onRouted,
     );
-    if (routed === routeBatch) again = true;
-    // Every slot taken (slow listeners): reading the queue now would only skip what it read.
-    if (inFlight.size >= maxInFlight) return;
-    // A delivery that finishes while dueDeliveries is reading may still be in its answer: what
-    // was in flight when the read began, or settled since, is not sent again in this round.
-    const busy = new Set(inFlight.keys());
-    settled.clear();
-    // The oldest due delivery of each (subscriber, cart) comes first, and those in flight are
-    // among them, so free slots plus those in flight is as many as this round can use.
-    const due = await store.dueDeliveries(options.now().getTime(), maxInFlight);
-    let started = 0;
-    for (const d of due) {
-      if (inFlight.size >= maxInFlight) break; // the rest waits for a later round
-      const key = `${d.subscriptionId}\u0000${d.cartId}`;
-      if (busy.has(key) || inFlight.has(key) || settled.has(`${d.eventId}\u0000${d.subscriptionId}`))
-        continue;
-      const sub = byId.get(d.subscriptionId);
-      if (!sub) {
-        await store.completeDelivery(d.eventId, d.subscriptionId); // unsubscribed meanwhile
-        continue;
+
+  /** Reads more of a lane's queue when its window runs low. */
+  const fill = async (lane: Lane): Promise<void> => {
+    if (Date.now() - lane.lastLoad > reloadMs) resetLane(lane);
+    while (!lane.caughtUp && !lane.reading && lane.size <= windowSize / 2) {
+      lane.reading = true;
+      lane.dirty = false;
+      const want = windowSize - lane.size;
+      let rows: Delivery[];
+      try {
+        rows = await store.pendingAfter(lane.sub.id, lane.cursor, want);
+      } finally {
+        lane.reading = false;
       }
-      if (started > 0 && started % startsPerTurn === 0) await yieldToLoop();
-      if (stopping) break; // stop() is waiting for what is in flight; start nothing new
-      started++;
-      const p = send(d, sub.callback)
-        .catch(report)
-        .finally(() => {
-          settled.add(`${d.eventId}\u0000${d.subscriptionId}`);
-          inFlight.delete(key);
-          soon(); // the next event of this cart may be due now
-        });
-      inFlight.set(key, p);
+      if (lanes.get(lane.sub.id) !== lane) return; // unsubscribed meanwhile
+      for (const d of rows) {
+        if (d.seq <= lane.cursor) continue;
+        // After a reset, the delivery on its way is still the head of its cart.
+        const queue = lane.carts.get(d.cartId);
+        if (queue?.some((q) => q.eventId === d.eventId)) continue;
+        append(lane, d);
+      }
+      // Fewer than asked is everything, unless routing added some while the read was under way.
+      lane.caughtUp = rows.length < want && !lane.dirty;
     }
   };
 
-  const runRound = (): Promise<void> => {
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retryDue = Number.POSITIVE_INFINITY;
+  const wakeAt = (due: number): void => {
+    if (!running || due >= retryDue) return;
+    if (retryTimer) clearTimeout(retryTimer);
+    retryDue = due;
+    retryTimer = setTimeout(
+      () => {
+        retryTimer = undefined;
+        retryDue = Number.POSITIVE_INFINITY;
+        soon();
+      },
+      Math.max(0, due - nowMs()),
+    );
+    retryTimer.unref();
+  };
+
+  /** Something started and not finished (a send until its outcome is committed, a read, a flush). */
+  let ops = 0;
+  const done = (): void => {
+    ops--;
+    checkIdle();
+  };
+  function checkIdle(): void {
+    if (ops !== 0 || round) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const w of waiters) w();
+  }
+  const idle = (): Promise<void> =>
+    ops === 0 && !round
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          idleWaiters.push(resolve);
+        });
+
+  /** Starts the oldest due delivery of every free cart of the lane, up to its limits. */
+  const pump = (lane: Lane): number => {
+    if (stopping || !lane.url) return 0;
+    const now = nowMs();
+    let started = 0;
+    let next = Number.POSITIVE_INFINITY;
+    for (const [cartId, queue] of lane.carts) {
+      if (lane.inFlight >= perLane || inFlight >= maxInFlight) break;
+      if (lane.busy.has(cartId)) continue;
+      const d = queue[0];
+      if (!d) continue;
+      if (d.nextAttemptAt > now) {
+        next = Math.min(next, d.nextAttemptAt);
+        continue;
+      }
+      lane.busy.add(cartId);
+      send(lane, lane.url, d);
+      started++;
+    }
+    if (next !== Number.POSITIVE_INFINITY) wakeAt(next);
+    if (!lane.caughtUp && lane.size <= windowSize / 2 && !lane.reading) {
+      ops++;
+      fill(lane)
+        .then(() => {
+          if (lanes.get(lane.sub.id) === lane) pump(lane);
+        })
+        .catch(report)
+        .finally(done);
+    }
+    return started;
+  };
+
+  const send = (lane: Lane, url: URL, d: Delivery): void => {
+    lane.inFlight++;
+    inFlight++;
+    ops++;
+    void (async () => {
+      let error: string | undefined;
+      try {
+        if (options.denyPrivate) await assertPublicHost(url);
+        const status = await poster.post(url, d.json ?? JSON.stringify(d.body));
+        if (status < 200 || status > 299) error = `callback answered ${status}`;
+      } catch (e) {
+        error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      }
+      const attempts = d.attempts + 1;
+      const at = options.now();
+      const key = { eventId: d.eventId, subscriptionId: d.subscriptionId, attempts };
+      let settlement: Settlement;
+      let latencyMs: number | undefined;
+      if (error === undefined) {
+        settlement = { kind: 'delivered', ...key, at: at.toISOString() };
+        const t = d.eventTime === undefined ? Number.NaN : Date.parse(d.eventTime);
+        if (!Number.isNaN(t)) latencyMs = Math.max(0, at.getTime() - t);
+      } else if (attempts >= options.maxAttempts) {
+        settlement = { kind: 'dead', ...key, lastError: error, at: at.toISOString() };
+      } else {
+        settlement = { kind: 'retry', ...key, nextAttemptAt: at.getTime() + backoff(attempts) };
+      }
+      lane.inFlight--;
+      inFlight--;
+      outcomes.push({
+        lane,
+        delivery: d,
+        settlement,
+        ...(error === undefined ? {} : { error }),
+        ...(latencyMs === undefined ? {} : { latencyMs }),
+      });
+      flush();
+    })();
+  };
+
+  /** Commits the outcomes gathered so far in one store write, then lets their carts move on. */
+  const flush = (): void => {
+    if (flushing) return;
+    ops++;
+    flushing = (async () => {
+      // Outcomes of the same turn of the event loop share the write.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      while (outcomes.length > 0) {
+        const batch = outcomes;
+        outcomes = [];
+        let committed = true;
+        try {
+          await store.settleDeliveries(batch.map((o) => o.settlement));
+        } catch (e) {
+          committed = false;
+          report(e);
+        }
+        const touched = new Set<Lane>();
+        for (const o of batch) {
+          const { lane, delivery: d, settlement: s } = o;
+          touched.add(lane);
+          if (!committed) {
+            // Not recorded: it is sent again (at least once), after a pause.
+            d.nextAttemptAt = nowMs() + base;
+          } else if (s.kind === 'retry') {
+            d.attempts = s.attempts;
+            d.nextAttemptAt = s.nextAttemptAt;
+            options.onRetry?.(d, o.error ?? '');
+          } else {
+            const queue = lane.carts.get(d.cartId);
+            if (queue?.[0] === d) {
+              queue.shift();
+              lane.size--;
+              if (queue.length === 0) lane.carts.delete(d.cartId);
+            }
+            d.attempts = s.attempts;
+            if (s.kind === 'delivered') options.onDelivered?.(d, o.latencyMs);
+            else options.onDeadLetter?.(d, o.error ?? '', 'attempts');
+          }
+          lane.busy.delete(d.cartId);
+          ops--; // the send is over
+        }
+        for (const lane of touched) if (lanes.get(lane.sub.id) === lane) pump(lane);
+      }
+    })()
+      .catch(report)
+      .finally(() => {
+        flushing = undefined;
+        if (outcomes.length > 0) flush();
+        done();
+      });
+  };
+
+  /** One pass: the subscriptions, a batch of routing, then every lane reads and starts. */
+  const doRound = async (): Promise<number> => {
+    const subs = await refreshLanes();
+    const routed = await route(subs);
+    for (const lane of lanes.values()) {
+      await fill(lane);
+      pump(lane);
+    }
+    return routed;
+  };
+
+  const runRound = (): Promise<number> => {
     if (round) {
       again = true;
       return round;
     }
-    round = doRound()
-      .catch(report)
+    const current = doRound()
+      .catch((e: unknown) => {
+        report(e);
+        return 0;
+      })
+      .then((routed) => {
+        // A full batch means more is waiting: another round soon.
+        if (routed === routeBatch) again = true;
+        return routed;
+      })
       .finally(() => {
         round = undefined;
         if (again) {
           again = false;
           soon();
         }
+        checkIdle();
       });
-    return round;
+    round = current;
+    return current;
   };
 
-  let timerDue = 0;
   function schedule(ms: number): void {
     if (!running) return;
     if (timer) clearTimeout(timer);
@@ -274,6 +557,38 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     schedule(batchMs);
   }
 
+  const maintain = async (): Promise<void> => {
+    if (maintaining) return maintaining;
+    maintaining = (async () => {
+      const now = options.now();
+      // The cap: a subscriber that cannot keep up loses its oldest events to the dead letters,
+      // counted and visible, rather than growing the store without end.
+      for (const b of await store.backlog()) {
+        if (b.pending <= maxPending) continue;
+        const reason = `backlog over NOTIFY_MAX_PENDING (${maxPending}): the oldest events were set aside`;
+        for (;;) {
+          const moved = await store.capBacklog(b.subscriptionId, maxPending, reason, now.toISOString());
+          for (const d of moved) options.onDeadLetter?.(d, reason, 'backlog');
+          if (moved.length === 0) break;
+        }
+        const lane = lanes.get(b.subscriptionId);
+        if (lane) resetLane(lane);
+      }
+      const deliveredBefore = new Date(now.getTime() - deliveredRetentionMs).toISOString();
+      const deadBefore = new Date(now.getTime() - deadRetentionMs).toISOString();
+      const chunk = 1000;
+      for (;;) {
+        const gone = await store.pruneEventRecords(deliveredBefore, deadBefore, chunk);
+        if (gone.delivered < chunk && gone.dead < chunk) break;
+      }
+    })()
+      .catch(report)
+      .finally(() => {
+        maintaining = undefined;
+      });
+    return maintaining;
+  };
+
   return {
     nudge: () => {
       soon();
@@ -282,13 +597,21 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       running = true;
       stopping = false;
       schedule(0);
+      maintenance = setInterval(() => {
+        void maintain();
+      }, maintenanceMs);
+      maintenance.unref();
+      void maintain();
     },
     stop: async (graceMs) => {
       running = false;
       stopping = true;
       if (timer) clearTimeout(timer);
+      if (retryTimer) clearTimeout(retryTimer);
+      if (maintenance) clearInterval(maintenance);
       timer = undefined;
-      const all = Promise.all([round, ...inFlight.values()]).then(() => undefined);
+      // What is on its way finishes and its outcome is recorded; nothing new starts.
+      const all = Promise.all([maintaining, idle()]);
       let t: NodeJS.Timeout | undefined;
       await Promise.race([all, new Promise<void>((r) => (t = setTimeout(r, graceMs)))]);
       if (t) clearTimeout(t);
@@ -296,11 +619,19 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     },
     runOnce: async () => {
       // A round already under way may have read the clock and the queue before this call:
-      // let it finish, so the round awaited below starts after the call did.
+      // let it finish, so the rounds awaited below start after the call did.
       if (round) await round;
-      await runRound();
-      await Promise.all(inFlight.values());
+      for (;;) {
+        const routed = await runRound();
+        await idle();
+        if (routed === routeBatch) continue; // more to route
+        let started = 0;
+        for (const lane of lanes.values()) started += pump(lane);
+        if (started === 0 && ops === 0) break; // what is left is not due
+        await idle();
+      }
     },
-    inFlight: () => inFlight.size,
+    maintain,
+    inFlight: () => inFlight,
   };
 }

@@ -5,7 +5,13 @@
  */
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Delivery, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
+
+/** What the metrics need to know of a delivery. */
+interface DeliveryLabels {
+  subscriptionId: string;
+  eventType: string;
+}
 
 export interface Metrics {
   registry: Registry;
@@ -14,9 +20,10 @@ export interface Metrics {
   /** The store with every method timed and cart writes counted. */
   instrumentStore(store: Store): Store;
   /** Dispatcher hooks (onDelivered/onRetry/onDeadLetter). */
-  delivered(d: Delivery): void;
-  retried(d: Delivery): void;
-  deadLettered(d: Delivery): void;
+  delivered(d: DeliveryLabels, latencyMs: number | undefined): void;
+  retried(d: DeliveryLabels): void;
+  /** `reason`: `attempts` (NOTIFY_MAX_ATTEMPTS) or `backlog` (NOTIFY_MAX_PENDING). */
+  deadLettered(d: DeliveryLabels, reason: string): void;
 }
 
 const base = '/tmf-api/shoppingCart/v4';
@@ -99,8 +106,15 @@ export function createMetrics(): Metrics {
   });
   const deadLetters = new Counter({
     name: 'tmf663_notification_dead_letters_total',
-    help: 'Notifications given up after the last attempt',
-    labelNames: ['eventType'] as const,
+    help: 'Notifications given up: after the last attempt, or set aside by the per-subscriber backlog cap',
+    labelNames: ['eventType', 'reason'] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'tmf663_notification_delivery_latency_seconds',
+    help: "From the event's time (the write) to the subscriber's 2xx answer, per subscription",
+    labelNames: ['subscription'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [registry],
   });
   let instrumented: Store | undefined;
@@ -114,6 +128,51 @@ export function createMetrics(): Metrics {
         this.set(await instrumented.pendingDeliveries());
       } catch {
         // The store is down: /ready says so; keep the last value rather than fail the scrape.
+      }
+    },
+  });
+
+  // Per subscriber, read from the store at scrape time (exact whichever process delivers).
+  const backlogGauge = new Gauge({
+    name: 'tmf663_notification_backlog',
+    help: 'Deliveries waiting, per subscription (routed, not yet delivered or dead)',
+    labelNames: ['subscription'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'tmf663_notification_oldest_pending_seconds',
+    help: "Age of each subscription's oldest waiting delivery (from its event's time)",
+    labelNames: ['subscription'] as const,
+    registers: [registry],
+    async collect() {
+      if (!instrumented) return;
+      try {
+        const rows = await instrumented.backlog();
+        backlogGauge.reset();
+        this.reset();
+        const now = Date.now();
+        for (const r of rows) {
+          backlogGauge.set({ subscription: r.subscriptionId }, r.pending);
+          const t = r.oldestEventTime === undefined ? Number.NaN : Date.parse(r.oldestEventTime);
+          if (!Number.isNaN(t)) this.set({ subscription: r.subscriptionId }, Math.max(0, (now - t) / 1000));
+        }
+      } catch {
+        // The store is down: /ready says so.
+      }
+    },
+  });
+  new Gauge({
+    name: 'tmf663_notification_records',
+    help: 'Event records held by the store: outbox (not routed), pending, delivered, dead',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    async collect() {
+      if (!instrumented) return;
+      try {
+        const counts = await instrumented.eventRecordCounts();
+        for (const [kind, n] of Object.entries(counts) as [string, number][]) this.set({ kind }, n);
+      } catch {
+        // as above
       }
     },
   });
@@ -189,14 +248,15 @@ export function createMetrics(): Metrics {
     registry,
     httpMetrics,
     instrumentStore,
-    delivered: (d) => {
+    delivered: (d, latencyMs) => {
       deliveries.inc({ eventType: d.eventType });
+      if (latencyMs !== undefined) latency.observe({ subscription: d.subscriptionId }, latencyMs / 1000);
     },
     retried: (d) => {
       retries.inc({ eventType: d.eventType });
     },
-    deadLettered: (d) => {
-      deadLetters.inc({ eventType: d.eventType });
+    deadLettered: (d, reason) => {
+      deadLetters.inc({ eventType: d.eventType, reason });
     },
   };
 }

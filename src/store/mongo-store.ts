@@ -66,12 +66,15 @@ import type {
   Delivery,
   IdempotencyClaim,
   IdempotencyRecord,
+  EventRecordCounts,
   ListResult,
   OutboxEvent,
   RouteTarget,
+  Settlement,
   Store,
   StoredCart,
   StoredSubscription,
+  SubscriberBacklog,
   WriteMeta,
 } from './store.js';
 
@@ -88,6 +91,12 @@ export interface MongoOptions {
    * off. FerretDB has no TTL indexes; purgeExpired is the sweep either way.
    */
   ttlIndex?: boolean;
+  /**
+   * Serialises the routing's writes to a cart document with the API's writes to it when routing
+   * runs on another connection (the dispatcher's worker thread asks the API's thread for its
+   * lock; see the module comment on FerretDB). Default: this store's own per-cart lock.
+   */
+  cartLock?: <T>(id: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -149,6 +158,16 @@ interface IdempotencyDoc extends Omit<IdempotencyRecord, 'answer'> {
 
 /** One unambiguous string per (scope, key), whatever characters either holds. */
 const idempotencyId = (scope: string, key: string): string => JSON.stringify([scope, key]);
+
+interface DeliveredDoc {
+  _id: string;
+  eventId: string;
+  subscriptionId: string;
+  cartId: string;
+  eventType: string;
+  attempts: number;
+  deliveredAt: string;
+}
 
 interface CounterDoc {
   _id: string;
@@ -261,15 +280,21 @@ const encodeEvent = (e: OutboxEvent): PendingEvent => ({
 const deliveryId = (eventId: string, subscriptionId: string): string =>
   `${eventId.replaceAll('%', '%25').replaceAll(':', '%3A')}:${subscriptionId}`;
 
-const toDelivery = (d: DeliveryDoc): Delivery => ({
-  eventId: d.eventId,
-  subscriptionId: d.subscriptionId,
-  cartId: d.cartId,
-  eventType: d.eventType,
-  body: decodeDocument(d.body),
-  attempts: d.attempts,
-  nextAttemptAt: d.nextAttemptAt,
-});
+const toDelivery = (d: DeliveryDoc): Delivery => {
+  const body = decodeDocument(d.body);
+  const { eventTime } = body;
+  return {
+    eventId: d.eventId,
+    subscriptionId: d.subscriptionId,
+    cartId: d.cartId,
+    seq: d.seq,
+    eventType: d.eventType,
+    ...(typeof eventTime === 'string' ? { eventTime } : {}),
+    body,
+    attempts: d.attempts,
+    nextAttemptAt: d.nextAttemptAt,
+  };
+};
 
 /**
  * Runs `fn` after every earlier call with the same key has finished (see the module comment on
@@ -344,6 +369,8 @@ async function createIndexes(db: Db, ttl: boolean): Promise<void> {
     } else throw e;
   }
   await db.collection('deliveries').createIndex({ subscriptionId: 1, cartId: 1, seq: 1 }, { name: 'queue' });
+  await db.collection('deliveries').createIndex({ subscriptionId: 1, seq: 1 }, { name: 'window' });
+  await db.collection('delivered').createIndex({ deliveredAt: 1 }, { name: 'deliveredAt' });
   await db
     .collection('subscriptions')
     .createIndex({ callback: 1, query: 1 }, { name: 'callbackQuery', unique: true });
@@ -392,6 +419,8 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
     events.length > 0 && (await subscriptions.findOne({}, { projection: { _id: 1 } })) !== null ? events : [];
 
   const writeLock = keyedLock();
+  const cartLock = options.cartLock ?? writeLock;
+  const delivered: Collection<DeliveredDoc> = db.collection<DeliveredDoc>('delivered');
   const counterKey = '\u0000counter';
 
   // "Oldest delivery per (subscription, cart)" is one aggregation with $first on MongoDB;
@@ -591,7 +620,7 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
 
   /** Removes a deleted cart whose outbox is empty. */
   const removeIfDone = (id: string): Promise<unknown> =>
-    writeLock(id, () => carts.deleteOne({ _id: id, '_m.deleted': true, '_m.pending': { $size: 0 } }));
+    cartLock(id, () => carts.deleteOne({ _id: id, '_m.deleted': true, '_m.pending': { $size: 0 } }));
 
   const nextSeq = (): Promise<number> => writeLock(counterKey, incrementSeq);
 
@@ -612,7 +641,11 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
     throw new Error('the delivery counter could not be incremented');
   };
 
-  const routeOutbox = async (route: (event: OutboxEvent) => RouteTarget[], max: number): Promise<number> => {
+  const routeOutbox = async (
+    route: (event: OutboxEvent) => RouteTarget[],
+    max: number,
+    routed?: (deliveries: Delivery[]) => void,
+  ): Promise<number> => {
     if (max <= 0) return 0;
     let moved = 0;
     const outboxProjection = { '_m.pending': 1, '_m.deleted': 1 } as const;
@@ -641,27 +674,28 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
         const targets = route(event);
         if (targets.length > 0) {
           const seq = await nextSeq();
+          const made: DeliveryDoc[] = targets.map((t) => ({
+            _id: deliveryId(event.eventId, t.subscriptionId),
+            eventId: event.eventId,
+            subscriptionId: t.subscriptionId,
+            cartId: event.cartId,
+            seq,
+            eventType: event.eventType,
+            body: t.body === undefined ? head.body : encodeDocument(t.body),
+            attempts: 0,
+            nextAttemptAt: 0,
+          }));
+          let fresh = true;
           try {
-            await deliveries.insertMany(
-              targets.map((t) => ({
-                _id: deliveryId(event.eventId, t.subscriptionId),
-                eventId: event.eventId,
-                subscriptionId: t.subscriptionId,
-                cartId: event.cartId,
-                seq,
-                eventType: event.eventType,
-                body: t.body === undefined ? head.body : encodeDocument(t.body),
-                attempts: 0,
-                nextAttemptAt: 0,
-              })),
-              { ordered: false },
-            );
+            await deliveries.insertMany(made, { ordered: false });
           } catch (e) {
             // Routed before by a router that stopped before popping: the deliveries stand.
             if (!onlyDuplicates(e)) throw e;
+            fresh = false;
           }
+          if (fresh && routed) routed(made.map(toDelivery));
         }
-        const popped = await writeLock(row._id, () =>
+        const popped = await cartLock(row._id, () =>
           carts.updateOne(
             { _id: row._id, '_m.pending.0.eventId': head.eventId },
             { $pop: { '_m.pending': -1 } },
@@ -755,6 +789,142 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
 
   const subscriptionOf = (row: SubscriptionDoc | null): StoredSubscription | undefined =>
     row ? (decodeDocument(row.doc) as unknown as StoredSubscription) : undefined;
+  const settleDeliveries = async (list: Settlement[]): Promise<void> => {
+    if (list.length === 0) return;
+    const ids = (kind: Settlement['kind']): string[] =>
+      list.filter((x) => x.kind === kind).map((x) => deliveryId(x.eventId, x.subscriptionId));
+    const done = [...ids('delivered'), ...ids('dead')];
+    const rows = done.length === 0 ? [] : await deliveries.find({ _id: { $in: done } }).toArray();
+    const byId = new Map(rows.map((r) => [r._id, r]));
+    // Records first, then the queue: a crash in between delivers or dead-letters again, never loses.
+    const deliveredOps = [];
+    const deadOps = [];
+    const retryOps = [];
+    for (const x of list) {
+      const _id = deliveryId(x.eventId, x.subscriptionId);
+      const row = byId.get(_id);
+      if (x.kind === 'retry') {
+        retryOps.push({
+          updateOne: {
+            filter: { _id },
+            update: { $set: { attempts: x.attempts, nextAttemptAt: x.nextAttemptAt } },
+          },
+        });
+      } else if (!row) {
+        continue; // no longer pending (unsubscribed, capped or settled by another dispatcher)
+      } else if (x.kind === 'delivered') {
+        const record: DeliveredDoc = {
+          _id,
+          eventId: row.eventId,
+          subscriptionId: row.subscriptionId,
+          cartId: row.cartId,
+          eventType: row.eventType,
+          attempts: x.attempts,
+          deliveredAt: x.at,
+        };
+        deliveredOps.push({ replaceOne: { filter: { _id }, replacement: record, upsert: true } });
+      } else {
+        const record: DeadLetterDoc = { ...row, attempts: x.attempts, lastError: x.lastError, deadAt: x.at };
+        deadOps.push({ replaceOne: { filter: { _id }, replacement: record, upsert: true } });
+      }
+    }
+    if (deliveredOps.length > 0) await delivered.bulkWrite(deliveredOps, { ordered: false });
+    if (deadOps.length > 0) await deadLetters.bulkWrite(deadOps, { ordered: false });
+    if (retryOps.length > 0) await deliveries.bulkWrite(retryOps, { ordered: false });
+    if (rows.length > 0) await deliveries.deleteMany({ _id: { $in: rows.map((r) => r._id) } });
+  };
+
+  const pendingAfter = async (subscriptionId: string, afterSeq: number, max: number): Promise<Delivery[]> =>
+    max <= 0
+      ? []
+      : (
+          await deliveries
+            .find({ subscriptionId, seq: { $gt: afterSeq } })
+            .sort({ seq: 1 })
+            .limit(max)
+            .toArray()
+        ).map(toDelivery);
+
+  const backlog = async (): Promise<SubscriberBacklog[]> => {
+    const subs = await subscriptions.find({}, { projection: { _id: 1 } }).toArray();
+    const out: SubscriberBacklog[] = [];
+    for (const { _id: subscriptionId } of subs) {
+      const pending = await deliveries.countDocuments({ subscriptionId });
+      if (pending === 0) continue;
+      const [oldest] = await deliveries.find({ subscriptionId }).sort({ seq: 1 }).limit(1).toArray();
+      const time = oldest?.body.eventTime;
+      out.push({ subscriptionId, pending, oldestEventTime: typeof time === 'string' ? time : undefined });
+    }
+    return out;
+  };
+
+  const capBacklog = async (
+    subscriptionId: string,
+    keep: number,
+    lastError: string,
+    deadAt: string,
+  ): Promise<Delivery[]> => {
+    const [cutoff] = await deliveries
+      .find({ subscriptionId }, { projection: { seq: 1 } })
+      .sort({ seq: -1 })
+      .skip(keep)
+      .limit(1)
+      .toArray();
+    if (!cutoff) return [];
+    const rows = await deliveries
+      .find({ subscriptionId, seq: { $lte: cutoff.seq } })
+      .sort({ seq: 1 })
+      .limit(2000)
+      .toArray();
+    if (rows.length === 0) return [];
+    await deadLetters.bulkWrite(
+      rows.map((r) => ({
+        replaceOne: { filter: { _id: r._id }, replacement: { ...r, lastError, deadAt }, upsert: true },
+      })),
+      { ordered: false },
+    );
+    await deliveries.deleteMany({ _id: { $in: rows.map((r) => r._id) } });
+    return rows.map(toDelivery);
+  };
+
+  const pruneEventRecords = async (
+    deliveredBefore: string,
+    deadBefore: string,
+    max: number,
+  ): Promise<{ delivered: number; dead: number }> => {
+    const oldDelivered = await delivered
+      .find({ deliveredAt: { $lt: deliveredBefore } }, { projection: { _id: 1 } })
+      .limit(max)
+      .toArray();
+    const oldDead = await deadLetters
+      .find({ deadAt: { $lt: deadBefore } }, { projection: { _id: 1 } })
+      .limit(max)
+      .toArray();
+    const gone = async <T extends { _id: string }>(
+      c: Collection<T>,
+      rows: { _id: string }[],
+    ): Promise<number> =>
+      rows.length === 0
+        ? 0
+        : (await c.deleteMany({ _id: { $in: rows.map((r) => r._id) } } as Filter<T>)).deletedCount;
+    return { delivered: await gone(delivered, oldDelivered), dead: await gone(deadLetters, oldDead) };
+  };
+
+  const outboxCount = async (): Promise<number> => {
+    const [outbox] = await carts
+      .aggregate<{
+        n: number;
+      }>([{ $match: hasOutbox }, { $unwind: '$_m.pending' }, { $count: 'n' }])
+      .toArray();
+    return outbox?.n ?? 0;
+  };
+
+  const eventRecordCounts = async (): Promise<EventRecordCounts> => ({
+    outbox: await outboxCount(),
+    pending: await deliveries.countDocuments({}),
+    delivered: await delivered.countDocuments({}),
+    dead: await deadLetters.countDocuments({}),
+  });
 
   // The owner travels inside doc (the whole stored subscription), as in SQLite.
   const createSubscription = async (sub: StoredSubscription): Promise<StoredSubscription> => {
@@ -779,15 +949,8 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
     return true;
   };
 
-  const pendingDeliveries = async (): Promise<number> => {
-    const queued = await deliveries.countDocuments({});
-    const [outbox] = await carts
-      .aggregate<{
-        n: number;
-      }>([{ $match: hasOutbox }, { $unwind: '$_m.pending' }, { $count: 'n' }])
-      .toArray();
-    return queued + (outbox?.n ?? 0);
-  };
+  const pendingDeliveries = async (): Promise<number> =>
+    (await deliveries.countDocuments({})) + (await outboxCount());
 
   const idempotencyKeys = db.collection<IdempotencyDoc>('idempotencyKeys');
 
@@ -819,6 +982,13 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
 
   return {
     name: 'mongodb',
+    location: {
+      store: 'mongodb',
+      uri: options.uri,
+      dbName: options.dbName,
+      ttlIndex: options.ttlIndex ?? true,
+    },
+    lockCart: (id, fn) => writeLock(id, fn),
     createCart: (doc, meta, events) =>
       guard(() => writeLock(doc.id ?? '', () => createCart(doc, meta, events))),
     getCart: (id, nowMs) => guard(() => getCart(id, nowMs)),
@@ -844,12 +1014,22 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
       ),
     deleteSubscription: (id) => guard(() => deleteSubscription(id)),
 
-    routeOutbox: (route, max) => guard(() => routeOutbox(route, max)),
+    routeOutbox: (route, max, routed) => guard(() => routeOutbox(route, max, routed)),
+    pendingAfter: (subscriptionId, afterSeq, max) => guard(() => pendingAfter(subscriptionId, afterSeq, max)),
+    settleDeliveries: (list) => guard(() => settleDeliveries(list)),
+    backlog: () => guard(backlog),
+    capBacklog: (subscriptionId, keep, lastError, now) =>
+      guard(() => capBacklog(subscriptionId, keep, lastError, now)),
+    pruneEventRecords: (deliveredBefore, deadBefore, max) =>
+      guard(() => pruneEventRecords(deliveredBefore, deadBefore, max)),
+    eventRecordCounts: () => guard(eventRecordCounts),
     dueDeliveries: (nowMs, max) => guard(() => dueDeliveries(nowMs, max)),
     completeDelivery: (eventId, subscriptionId) =>
-      guard(async () => {
-        await deliveries.deleteOne({ _id: deliveryId(eventId, subscriptionId) });
-      }),
+      guard(() =>
+        settleDeliveries([
+          { kind: 'delivered', eventId, subscriptionId, attempts: 1, at: new Date().toISOString() },
+        ]),
+      ),
     retryDelivery: (eventId, subscriptionId, attempts, nextAttemptAt) =>
       guard(async () => {
         await deliveries.updateOne(

@@ -93,6 +93,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
   next_attempt_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries (subscription_id, cart_id, seq);
+-- The dispatcher reads each subscriber's queue in routing order (its read window).
+CREATE INDEX IF NOT EXISTS deliveries_window ON deliveries (subscription_id, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS deliveries_key ON deliveries (event_id, subscription_id);
 CREATE TABLE IF NOT EXISTS dead_letters (
   event_id TEXT NOT NULL,
@@ -105,6 +107,18 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   dead_at TEXT NOT NULL,
   PRIMARY KEY (event_id, subscription_id)
 );
+CREATE INDEX IF NOT EXISTS dead_letters_at ON dead_letters (dead_at);
+-- What was delivered, without the body; kept for NOTIFY_DELIVERED_RETENTION, then pruned.
+CREATE TABLE IF NOT EXISTS delivered (
+  event_id TEXT NOT NULL,
+  subscription_id TEXT NOT NULL,
+  cart_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  delivered_at TEXT NOT NULL,
+  PRIMARY KEY (event_id, subscription_id)
+);
+CREATE INDEX IF NOT EXISTS delivered_at ON delivered (delivered_at);
 `;
 
 /**

@@ -44,6 +44,7 @@ import type {
   ListResult,
   OutboxEvent,
   RouteTarget,
+  Settlement,
   Store,
   StoredCart,
   StoredSubscription,
@@ -71,6 +72,7 @@ interface CartRow {
 }
 
 interface DeliveryRow {
+  seq: number;
   event_id: string;
   subscription_id: string;
   cart_id: string;
@@ -78,6 +80,7 @@ interface DeliveryRow {
   body: string;
   attempts: number;
   next_attempt_at: number;
+  event_time?: string | null;
 }
 
 const live = '(c.expires_at IS NULL OR c.expires_at > @now)';
@@ -118,7 +121,9 @@ const toDelivery = (row: DeliveryRow): Delivery => {
     eventId: row.event_id,
     subscriptionId: row.subscription_id,
     cartId: row.cart_id,
+    seq: row.seq,
     eventType: row.event_type,
+    ...(row.event_time ? { eventTime: row.event_time } : {}),
     json: row.body,
     get body(): Record<string, unknown> {
       return body() as Record<string, unknown>;
@@ -127,6 +132,18 @@ const toDelivery = (row: DeliveryRow): Delivery => {
     nextAttemptAt: row.next_attempt_at,
   };
 };
+
+/**
+ * The `eventTime` of a recorded event's text without parsing it: the envelope (buildEvent) has it
+ * as its second member, so it is found within the first few dozen characters.
+ */
+function eventTimeOf(json: string): string | undefined {
+  const key = '"eventTime":"';
+  const at = json.indexOf(key);
+  if (at < 0 || at > 200) return undefined;
+  const end = json.indexOf('"', at + key.length);
+  return end < 0 ? undefined : json.slice(at + key.length, end);
+}
 
 /** Runs synchronous driver work as a promise, so failures reject like any other store's. */
 function run<T>(fn: () => T): Promise<T> {
@@ -261,6 +278,44 @@ export function openSqliteStore(options: SqliteOptions): Store {
     ),
     deadLetters: db.prepare<[], DeliveryRow & { last_error: string; dead_at: string }>(
       `SELECT * FROM dead_letters ORDER BY dead_at, event_id`,
+    ),
+    window: db.prepare<[string, number, number], DeliveryRow>(
+      `SELECT d.*, json_extract(d.body, '$.eventTime') AS event_time FROM deliveries d
+       WHERE d.subscription_id = ? AND d.seq > ? ORDER BY d.seq LIMIT ?`,
+    ),
+    insertDelivered: db.prepare(
+      `INSERT OR REPLACE INTO delivered (event_id, subscription_id, cart_id, event_type, attempts, delivered_at)
+       SELECT event_id, subscription_id, cart_id, event_type, ?, ? FROM deliveries
+       WHERE event_id = ? AND subscription_id = ?`,
+    ),
+    backlog: db.prepare<[], { subscription_id: string; n: number; first: number }>(
+      `SELECT subscription_id, COUNT(*) AS n, MIN(seq) AS first FROM deliveries GROUP BY subscription_id`,
+    ),
+    eventTimeAt: db
+      .prepare<
+        [number],
+        string | null
+      >(`SELECT json_extract(body, '$.eventTime') FROM deliveries WHERE seq = ?`)
+      .pluck(),
+    capCutoff: db
+      .prepare<
+        [string, number],
+        number
+      >(`SELECT seq FROM deliveries WHERE subscription_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?`)
+      .pluck(),
+    overCap: db.prepare<[string, number, number], DeliveryRow>(
+      `SELECT * FROM deliveries WHERE subscription_id = ? AND seq <= ? ORDER BY seq LIMIT ?`,
+    ),
+    deleteSeq: db.prepare(`DELETE FROM deliveries WHERE seq = ?`),
+    pruneDelivered: db.prepare(
+      `DELETE FROM delivered WHERE rowid IN (SELECT rowid FROM delivered WHERE delivered_at < ? LIMIT ?)`,
+    ),
+    pruneDead: db.prepare(
+      `DELETE FROM dead_letters WHERE rowid IN (SELECT rowid FROM dead_letters WHERE dead_at < ? LIMIT ?)`,
+    ),
+    counts: db.prepare<[], { outbox: number; pending: number; delivered: number; dead: number }>(
+      `SELECT (SELECT COUNT(*) FROM outbox) AS outbox, (SELECT COUNT(*) FROM deliveries) AS pending,
+              (SELECT COUNT(*) FROM delivered) AS delivered, (SELECT COUNT(*) FROM dead_letters) AS dead`,
     ),
     pending: db.prepare<[], { n: number }>(
       `SELECT (SELECT COUNT(*) FROM deliveries) + (SELECT COUNT(*) FROM outbox) AS n`,
@@ -591,32 +646,85 @@ export function openSqliteStore(options: SqliteOptions): Store {
     };
   };
 
-  const route = db.transaction((fn: (event: OutboxEvent) => RouteTarget[], max: number): number => {
-    const rows = stmt.outbox.all(max);
-    for (const row of rows) {
-      const body = parsedOnce(row.body);
-      const event: OutboxEvent = {
-        eventId: row.event_id,
-        cartId: row.cart_id,
-        eventType: row.event_type,
-        // Parsed only if routing looks inside (a payload filter or fields).
-        get body(): Record<string, unknown> {
-          return body() as Record<string, unknown>;
-        },
-      };
-      for (const target of fn(event)) {
-        stmt.insertDelivery.run({
-          eventId: event.eventId,
-          subscriptionId: target.subscriptionId,
-          cartId: event.cartId,
-          eventType: event.eventType,
-          body: target.body === undefined ? row.body : JSON.stringify(target.body),
-        });
+  const route = db.transaction(
+    (fn: (event: OutboxEvent) => RouteTarget[], max: number, made: Delivery[] | undefined): number => {
+      const rows = stmt.outbox.all(max);
+      for (const row of rows) {
+        const body = parsedOnce(row.body);
+        const event: OutboxEvent = {
+          eventId: row.event_id,
+          cartId: row.cart_id,
+          eventType: row.event_type,
+          // Parsed only if routing looks inside (a payload filter or fields).
+          get body(): Record<string, unknown> {
+            return body() as Record<string, unknown>;
+          },
+        };
+        const targets = fn(event);
+        const eventTime = targets.length > 0 && made ? eventTimeOf(row.body) : undefined;
+        for (const target of targets) {
+          const text = target.body === undefined ? row.body : JSON.stringify(target.body);
+          const inserted = stmt.insertDelivery.run({
+            eventId: event.eventId,
+            subscriptionId: target.subscriptionId,
+            cartId: event.cartId,
+            eventType: event.eventType,
+            body: text,
+          });
+          if (made && inserted.changes > 0) {
+            made.push(
+              toDelivery({
+                seq: Number(inserted.lastInsertRowid),
+                event_id: event.eventId,
+                subscription_id: target.subscriptionId,
+                cart_id: event.cartId,
+                event_type: event.eventType,
+                body: text,
+                attempts: 0,
+                next_attempt_at: 0,
+                event_time: eventTime ?? null,
+              }),
+            );
+          }
+        }
+        stmt.deleteOutbox.run(row.seq);
       }
-      stmt.deleteOutbox.run(row.seq);
+      return rows.length;
+    },
+  );
+
+  const settle = (list: Settlement[]): void => {
+    for (const s of list) {
+      if (s.kind === 'delivered') {
+        stmt.insertDelivered.run(s.attempts, s.at, s.eventId, s.subscriptionId);
+        stmt.completeDelivery.run(s.eventId, s.subscriptionId);
+      } else if (s.kind === 'retry') {
+        stmt.retryDelivery.run(s.attempts, s.nextAttemptAt, s.eventId, s.subscriptionId);
+      } else {
+        deadLetter(s.eventId, s.subscriptionId, s.attempts, s.lastError, s.at);
+      }
     }
-    return rows.length;
-  });
+  };
+
+  /** At most this many rows move or go in one transaction, so the write lock is held briefly. */
+  const capChunk = 2000;
+  const capBacklog = db.transaction(
+    (subscriptionId: string, keep: number, lastError: string, deadAt: string): Delivery[] => {
+      const cutoff = stmt.capCutoff.get(subscriptionId, keep);
+      if (cutoff === undefined) return [];
+      const rows = stmt.overCap.all(subscriptionId, cutoff, capChunk);
+      for (const row of rows) {
+        stmt.insertDead.run({ ...row, lastError, deadAt });
+        stmt.deleteSeq.run(row.seq);
+      }
+      return rows.map(toDelivery);
+    },
+  );
+
+  const prune = db.transaction((deliveredBefore: string, deadBefore: string, max: number) => ({
+    delivered: stmt.pruneDelivered.run(deliveredBefore, max).changes,
+    dead: stmt.pruneDead.run(deadBefore, max).changes,
+  }));
 
   const deadLetter = db.transaction(
     (eventId: string, subscriptionId: string, attempts: number, lastError: string, deadAt: string): void => {
@@ -640,6 +748,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
 
   return {
     name: 'sqlite',
+    ...(options.path === ':memory:' ? {} : { location: { store: 'sqlite', path: options.path } as const }),
     createCart: (doc, meta, events) => write(() => create(doc, meta, events)),
     getCart: (id, nowMs) =>
       run(() => {
@@ -678,11 +787,38 @@ export function openSqliteStore(options: SqliteOptions): Store {
     // The dispatcher's writes join the group commit: they share the commit (and its fsync) of
     // the request writes of the same event-loop turn instead of blocking the loop for their own,
     // and, like every write, take the write lock the right way.
-    routeOutbox: (fn, max) => write(() => route(fn, max)),
+    routeOutbox: (fn, max, routed) =>
+      write(() => {
+        const made: Delivery[] | undefined = routed ? [] : undefined;
+        const moved = route(fn, max, made);
+        if (made && made.length > 0) routed?.(made);
+        return moved;
+      }),
+    pendingAfter: (subscriptionId, afterSeq, max) =>
+      run(() => stmt.window.all(subscriptionId, afterSeq, max).map(toDelivery)),
+    settleDeliveries: (list) =>
+      list.length === 0
+        ? Promise.resolve()
+        : write(() => {
+            settle(list);
+          }),
+    backlog: () =>
+      run(() =>
+        stmt.backlog.all().map((r) => ({
+          subscriptionId: r.subscription_id,
+          pending: r.n,
+          oldestEventTime: stmt.eventTimeAt.get(r.first) ?? undefined,
+        })),
+      ),
+    capBacklog: (subscriptionId, keep, lastError, now) =>
+      write(() => capBacklog(subscriptionId, keep, lastError, now)),
+    pruneEventRecords: (deliveredBefore, deadBefore, max) =>
+      write(() => prune(deliveredBefore, deadBefore, max)),
+    eventRecordCounts: () => run(() => stmt.counts.get() ?? { outbox: 0, pending: 0, delivered: 0, dead: 0 }),
     dueDeliveries: (nowMs, max) => run(() => stmt.due.all(nowMs, max).map(toDelivery)),
     completeDelivery: (eventId, subscriptionId) =>
       write(() => {
-        stmt.completeDelivery.run(eventId, subscriptionId);
+        settle([{ kind: 'delivered', eventId, subscriptionId, attempts: 1, at: new Date().toISOString() }]);
       }),
     retryDelivery: (eventId, subscriptionId, attempts, nextAttemptAt) =>
       write(() => {

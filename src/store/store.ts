@@ -52,7 +52,11 @@ export interface Delivery {
   eventId: string;
   subscriptionId: string;
   cartId: string;
+  /** Routing order: per subscriber, a later event of a cart has a higher number. */
+  seq: number;
   eventType: string;
+  /** The event's `eventTime` (when the change was committed), when the store has it at hand. */
+  eventTime?: string;
   body: Record<string, unknown>;
   /** The body as JSON text, when the store keeps it as text (sent as is, never re-serialised). */
   json?: string;
@@ -65,6 +69,40 @@ export interface DeadLetter extends Delivery {
   lastError: string;
   deadAt: string;
 }
+
+/** What became of one delivery attempt, recorded with others in one write (settleDeliveries). */
+export type Settlement =
+  | { kind: 'delivered'; eventId: string; subscriptionId: string; attempts: number; at: string }
+  | { kind: 'retry'; eventId: string; subscriptionId: string; attempts: number; nextAttemptAt: number }
+  | {
+      kind: 'dead';
+      eventId: string;
+      subscriptionId: string;
+      attempts: number;
+      lastError: string;
+      at: string;
+    };
+
+/** One subscriber's queue: how many deliveries wait, and the oldest one's event time. */
+export interface SubscriberBacklog {
+  subscriptionId: string;
+  pending: number;
+  oldestEventTime: string | undefined;
+}
+
+/** How many event records the store holds, by kind (retention keeps these flat). */
+export interface EventRecordCounts {
+  /** Events not routed yet. */
+  outbox: number;
+  pending: number;
+  delivered: number;
+  dead: number;
+}
+
+/** How to open another connection to the same data (the dispatcher's worker thread does). */
+export type StoreLocation =
+  | { store: 'sqlite'; path: string }
+  | { store: 'mongodb'; uri: string; dbName: string; ttlIndex: boolean };
 
 export interface ListResult {
   items: ShoppingCart[];
@@ -121,6 +159,13 @@ export type CartWrite =
 
 export interface Store {
   readonly name: string;
+  /** Where the data lives, when another connection can reach it (not an in-memory database). */
+  readonly location?: StoreLocation;
+  /**
+   * Runs `fn` holding this connection's lock on one cart document, when the store has one (the
+   * MongoDB store serialises writes per cart; routing on another connection borrows it).
+   */
+  lockCart?<T>(id: string, fn: () => Promise<T>): Promise<T>;
 
   /** Inserts a new cart at version 1 with its events, atomically. */
   createCart(doc: ShoppingCart, meta: WriteMeta, events: OutboxEvent[]): Promise<StoredCart>;
@@ -177,7 +222,40 @@ export interface Store {
    * shapes the body for each) and removes them from the outbox; returns how many events it moved.
    * A store may hand `route` an event whose body is parsed only if `route` reads it.
    */
-  routeOutbox(route: (event: OutboxEvent) => RouteTarget[], max: number): Promise<number>;
+  routeOutbox(
+    route: (event: OutboxEvent) => RouteTarget[],
+    max: number,
+    /** Receives the deliveries made, as stored, so the caller need not read them back. */
+    routed?: (deliveries: Delivery[]) => void,
+  ): Promise<number>;
+  /**
+   * A subscriber's pending deliveries with a routing number above `afterSeq`, in routing order
+   * (the dispatcher's read window; due or not).
+   */
+  pendingAfter(subscriptionId: string, afterSeq: number, max: number): Promise<Delivery[]>;
+  /**
+   * Records many outcomes in one write: delivered ones leave the queue for the delivered record
+   * (without their body), retried ones wait until nextAttemptAt, dead ones become dead letters.
+   * An outcome for a delivery that is no longer pending is ignored.
+   */
+  settleDeliveries(settlements: Settlement[]): Promise<void>;
+  /** Every subscriber with pending deliveries. */
+  backlog(): Promise<SubscriberBacklog[]>;
+  /**
+   * Dead-letters a subscriber's oldest pending deliveries beyond the newest `keep`, with
+   * `lastError`; returns those it moved.
+   */
+  capBacklog(subscriptionId: string, keep: number, lastError: string, now: string): Promise<Delivery[]>;
+  /**
+   * Removes delivered records older than `deliveredBefore` and dead letters older than
+   * `deadBefore` (ISO times), at most `max` of each; returns how many of each went.
+   */
+  pruneEventRecords(
+    deliveredBefore: string,
+    deadBefore: string,
+    max: number,
+  ): Promise<{ delivered: number; dead: number }>;
+  eventRecordCounts(): Promise<EventRecordCounts>;
   /**
    * Deliveries due at `nowMs`, at most one per (subscription, cart) — the oldest — so that
    * per-cart order holds for each subscriber.

@@ -1,0 +1,242 @@
+/**
+ * Runs the dispatcher in a worker thread (dispatch-worker.ts) so that routing (synchronous on
+ * SQLite), reading, sending and recording deliveries never take the API's event loop. The API's
+ * thread only posts a nudge after a write (at most one per batch window) and receives outcomes
+ * in batches for its metrics and logs. The worker opens its own connection from the store's
+ * `location`; a worker that dies is started again after a pause, and pending work survives in
+ * the store either way.
+ *
+ * The entry is `dispatch-worker.js` next to this file in the build; running from the TypeScript
+ * sources (tests, `npm run dev`), it is the `.ts` file, loaded through tsx's loader registered
+ * inside the worker.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Store, StoreLocation } from '../store/store.js';
+import type { DeadReason, Dispatcher, DispatcherOptions } from './dispatcher.js';
+
+/** What the worker needs to start: plain data (functions cannot cross threads). */
+export interface WorkerSetup {
+  location: StoreLocation;
+  offsetMs: number;
+  options: Omit<
+    DispatcherOptions,
+    'store' | 'now' | 'random' | 'onDelivered' | 'onRetry' | 'onDeadLetter' | 'onError'
+  >;
+}
+
+export type ToWorker =
+  | { t: 'nudge'; offsetMs: number }
+  | { t: 'runOnce' | 'maintain'; id: number; offsetMs: number }
+  | { t: 'stop'; graceMs: number }
+  | { t: 'locked'; token: number };
+
+export type FromWorker =
+  | { t: 'ready' }
+  | { t: 'fatal'; message: string }
+  | { t: 'error'; message: string; stack?: string }
+  | { t: 'done'; id: number }
+  | { t: 'stopped' }
+  | { t: 'lock'; token: number; id: string }
+  | { t: 'unlock'; token: number }
+  | {
+      t: 'outcomes';
+      /** [subscriptionId, eventType, latencyMs or -1] */
+      delivered: [string, string, number][];
+      /** [subscriptionId, eventType, eventId, attempts so far, error] */
+      retried: [string, string, string, number, string][];
+      dead: [string, string, string, number, string, DeadReason][];
+    };
+
+/** A delivery as the API's thread hears of it. */
+export interface DeliveryInfo {
+  subscriptionId: string;
+  eventType: string;
+  eventId: string;
+  attempts: number;
+}
+
+export interface ThreadOptions {
+  /** The API thread's store: its location is opened again by the worker; its cart lock is lent. */
+  store: Store;
+  now: () => Date;
+  dispatcher: WorkerSetup['options'];
+  /** Most nudges posted per this many ms (writes in between share one). */
+  nudgeMs?: number;
+  onDelivered?: (
+    d: Pick<DeliveryInfo, 'subscriptionId' | 'eventType'>,
+    latencyMs: number | undefined,
+  ) => void;
+  onRetry?: (d: DeliveryInfo, error: string) => void;
+  onDeadLetter?: (d: DeliveryInfo, error: string, reason: DeadReason) => void;
+  onError?: (err: unknown) => void;
+}
+
+/** The worker's entry: the built `.js`, or the `.ts` source under tsx. */
+function workerEntry(): { url: URL; typescript: boolean } {
+  const typescript = import.meta.url.endsWith('.ts');
+  return { url: new URL(`./dispatch-worker.${typescript ? 'ts' : 'js'}`, import.meta.url), typescript };
+}
+
+function spawnWorker(setup: WorkerSetup): Worker {
+  const entry = workerEntry();
+  if (!entry.typescript) return new Worker(entry.url, { workerData: setup });
+  // tsx's loader is registered per thread: register it in the worker, then load the entry.
+  const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
+  const code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.url.href)}); })`;
+  return new Worker(code, { eval: true, workerData: setup });
+}
+
+export function startDispatchThread(options: ThreadOptions): Dispatcher {
+  const location = options.store.location;
+  if (!location) throw new Error('the store has no location another connection could open');
+  const report = options.onError ?? (() => undefined);
+  const nudgeMs = options.nudgeMs ?? 2;
+  const offset = (): number => options.now().getTime() - Date.now();
+
+  let worker: Worker | undefined;
+  let ready: Promise<void> = Promise.resolve();
+  let running = false;
+  let nextId = 0;
+  const waiting = new Map<number, () => void>();
+  /** Locks held for the worker, by token: released when it says so or when it dies. */
+  const held = new Map<number, () => void>();
+  let nudgeTimer: NodeJS.Timeout | undefined;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let stopped: (() => void) | undefined;
+
+  const post = (message: ToWorker): void => {
+    worker?.postMessage(message);
+  };
+
+  const onMessage = (message: FromWorker): void => {
+    switch (message.t) {
+      case 'outcomes':
+        for (const [subscriptionId, eventType, latency] of message.delivered)
+          options.onDelivered?.({ subscriptionId, eventType }, latency < 0 ? undefined : latency);
+        for (const [subscriptionId, eventType, eventId, attempts, error] of message.retried)
+          options.onRetry?.({ subscriptionId, eventType, eventId, attempts }, error);
+        for (const [subscriptionId, eventType, eventId, attempts, error, reason] of message.dead)
+          options.onDeadLetter?.({ subscriptionId, eventType, eventId, attempts }, error, reason);
+        break;
+      case 'error':
+      case 'fatal': {
+        const err = new Error(`dispatcher: ${message.message}`);
+        if (message.t === 'error' && message.stack) err.stack = message.stack;
+        report(err);
+        break;
+      }
+      case 'done':
+        waiting.get(message.id)?.();
+        waiting.delete(message.id);
+        break;
+      case 'stopped':
+        stopped?.();
+        break;
+      case 'lock': {
+        const { token, id } = message;
+        const locking = options.store.lockCart?.(
+          id,
+          () =>
+            new Promise<void>((release) => {
+              held.set(token, release);
+              post({ t: 'locked', token });
+            }),
+        );
+        if (!locking) {
+          post({ t: 'locked', token });
+          break;
+        }
+        locking.catch(report);
+        break;
+      }
+      case 'unlock':
+        held.get(message.token)?.();
+        held.delete(message.token);
+        break;
+      case 'ready':
+        break;
+    }
+  };
+
+  const launch = (): void => {
+    const w = spawnWorker({ location, offsetMs: offset(), options: options.dispatcher });
+    worker = w;
+    ready = new Promise<void>((resolve) => {
+      const onReady = (m: FromWorker): void => {
+        if (m.t === 'ready' || m.t === 'fatal') {
+          w.off('message', onReady);
+          resolve();
+        }
+      };
+      w.on('message', onReady);
+      w.once('exit', () => {
+        resolve();
+      });
+    });
+    w.on('message', onMessage);
+    w.on('error', report);
+    w.once('exit', (code) => {
+      if (worker === w) worker = undefined;
+      for (const release of held.values()) release();
+      held.clear();
+      // Whoever waits on this worker stops waiting; what it had not done stays in the store.
+      for (const done of waiting.values()) done();
+      waiting.clear();
+      stopped?.();
+      if (running) {
+        report(new Error(`dispatcher worker exited (code ${code}); starting another`));
+        restartTimer = setTimeout(launch, 1000);
+        restartTimer.unref();
+      }
+    });
+  };
+
+  const request = async (t: 'runOnce' | 'maintain'): Promise<void> => {
+    await ready;
+    if (!worker) return;
+    const id = nextId++;
+    await new Promise<void>((resolve) => {
+      waiting.set(id, resolve);
+      post({ t, id, offsetMs: offset() });
+    });
+  };
+
+  return {
+    nudge: () => {
+      if (nudgeTimer || !running) return;
+      nudgeTimer = setTimeout(() => {
+        nudgeTimer = undefined;
+        post({ t: 'nudge', offsetMs: offset() });
+      }, nudgeMs);
+    },
+    start: () => {
+      if (running) return;
+      running = true;
+      launch();
+    },
+    stop: async (graceMs) => {
+      running = false;
+      if (nudgeTimer) clearTimeout(nudgeTimer);
+      if (restartTimer) clearTimeout(restartTimer);
+      const w = worker;
+      if (!w) return;
+      await ready;
+      const done = new Promise<void>((resolve) => {
+        stopped = resolve;
+      });
+      post({ t: 'stop', graceMs });
+      // The worker gives its deliveries the grace period; past it (plus a moment to close its
+      // store) it is ended. What it had not recorded is sent again after the next start.
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([done, new Promise<void>((r) => (t = setTimeout(r, graceMs + 2000)))]);
+      if (t) clearTimeout(t);
+      await w.terminate();
+    },
+    runOnce: () => request('runOnce'),
+    maintain: () => request('maintain'),
+    // The worker's count is its own; the API's thread does not ask for it.
+    inFlight: () => 0,
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * The dispatcher's worker thread (started by dispatch-thread.ts): opens its own connection to the
+ * store, runs the dispatcher, and talks to the API's thread only by messages: it is woken by
+ * nudges, answers runOnce/maintain requests, and reports outcomes in batches (for metrics and
+ * logs, which the API's thread owns) and errors. On MongoDB it borrows the API thread's per-cart
+ * lock for the writes routing makes to cart documents (see mongo-store.ts on FerretDB).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openMongoStore } from '../store/mongo-store.js';
+import { openSqliteStore } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
+import { createDispatcher } from './dispatcher.js';
+import type { FromWorker, ToWorker, WorkerSetup } from './dispatch-thread.js';
+
+const port = parentPort;
+if (!port) throw new Error('dispatch-worker.ts runs only as a worker thread');
+const setup = workerData as WorkerSetup;
+
+const post = (message: FromWorker): void => {
+  port.postMessage(message);
+};
+const errorMessage = (err: unknown): FromWorker => ({
+  t: 'error',
+  message: err instanceof Error ? err.message : String(err),
+  ...(err instanceof Error && err.stack ? { stack: err.stack } : {}),
+});
+
+/** The API thread's clock minus this thread's, sent with every message (tests inject clocks). */
+let offsetMs = setup.offsetMs;
+
+let nextToken = 0;
+const granted = new Map<number, () => void>();
+/** Runs fn while the API thread holds its lock on cart `id` for this thread. */
+const borrowLock = async <T>(id: string, fn: () => Promise<T>): Promise<T> => {
+  const token = nextToken++;
+  await new Promise<void>((resolve) => {
+    granted.set(token, resolve);
+    post({ t: 'lock', token, id });
+  });
+  try {
+    return await fn();
+  } finally {
+    post({ t: 'unlock', token });
+  }
+};
+
+const openOwnStore = async (): Promise<Store> => {
+  const { location } = setup;
+  if (location.store === 'sqlite') {
+    // The dispatcher's commits skip their fsync: losing one in a power cut only means routing
+    // or sending again (at least once), and the API's next durable commit syncs them anyway.
+    return openSqliteStore({ path: location.path, synchronous: 'normal' });
+  }
+  return openMongoStore({
+    uri: location.uri,
+    dbName: location.dbName,
+    ttlIndex: location.ttlIndex,
+    cartLock: borrowLock,
+  });
+};
+
+// Outcomes go to the API thread in batches: one message per batch, not per delivery.
+let batch: Extract<FromWorker, { t: 'outcomes' }> = { t: 'outcomes', delivered: [], retried: [], dead: [] };
+let batchTimer: NodeJS.Timeout | undefined;
+const sendOutcomes = (): void => {
+  if (batchTimer) clearTimeout(batchTimer);
+  batchTimer = undefined;
+  if (batch.delivered.length + batch.retried.length + batch.dead.length === 0) return;
+  post(batch);
+  batch = { t: 'outcomes', delivered: [], retried: [], dead: [] };
+};
+const soonOutcomes = (): void => {
+  batchTimer ??= setTimeout(sendOutcomes, 100);
+};
+
+const store = await openOwnStore().catch((err: unknown) => {
+  post({ t: 'fatal', message: err instanceof Error ? err.message : String(err) });
+  throw err;
+});
+const dispatcher = createDispatcher({
+  ...setup.options,
+  store,
+  now: () => new Date(Date.now() + offsetMs),
+  onDelivered: (d, latencyMs) => {
+    batch.delivered.push([d.subscriptionId, d.eventType, latencyMs ?? -1]);
+    soonOutcomes();
+  },
+  onRetry: (d, error) => {
+    batch.retried.push([d.subscriptionId, d.eventType, d.eventId, d.attempts, error]);
+    soonOutcomes();
+  },
+  onDeadLetter: (d, error, reason) => {
+    batch.dead.push([d.subscriptionId, d.eventType, d.eventId, d.attempts, error, reason]);
+    soonOutcomes();
+  },
+  onError: (err) => {
+    post(errorMessage(err));
+  },
+});
+
+port.on('message', (message: ToWorker) => {
+  if ('offsetMs' in message) offsetMs = message.offsetMs;
+  switch (message.t) {
+    case 'nudge':
+      dispatcher.nudge();
+      break;
+    case 'locked':
+      granted.get(message.token)?.();
+      granted.delete(message.token);
+      break;
+    case 'runOnce':
+    case 'maintain':
+      (message.t === 'runOnce' ? dispatcher.runOnce() : dispatcher.maintain())
+        .catch((err: unknown) => {
+          post(errorMessage(err));
+        })
+        .finally(() => {
+          sendOutcomes(); // before the answer, so the caller's metrics are current
+          post({ t: 'done', id: message.id });
+        });
+      break;
+    case 'stop':
+      void dispatcher
+        .stop(message.graceMs)
+        .then(() => store.close())
+        .catch((err: unknown) => {
+          post(errorMessage(err));
+        })
+        .finally(() => {
+          sendOutcomes();
+          post({ t: 'stopped' });
+          port.close();
+        });
+      break;
+  }
+});
+
+dispatcher.start();
+post({ t: 'ready' });

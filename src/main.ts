@@ -4,6 +4,10 @@
  * With CLUSTER_WORKERS=N (N > 1) this process is a primary that forks N workers sharing one port
  * (node:cluster), restarts a worker that dies unexpectedly, forwards SIGTERM/SIGINT to the
  * workers and exits once they all have. Each worker is the single-process server below.
+ *
+ * Notifications: one worker at a time delivers (NOTIFY_DISPATCHER=true, given by the primary to
+ * the first worker and to whichever replaces it); the others tell it about their writes through
+ * the primary (cluster IPC), so it does not wait for its next poll.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -29,9 +33,29 @@ function exitOnCrash(logger: Logger): void {
   });
 }
 
+/** The cluster message that says "a write happened" (worker -> primary -> delivering worker). */
+const nudgeMessage = 'tmf663:nudge';
+
+/** At most one nudge message per this many ms from a worker (writes in between share it). */
+const nudgeEveryMs = 2;
+
 async function runServer(config: Config, logger: Logger): Promise<void> {
   const store = await openStore(config);
-  const running = await startServer(config, store, { logger });
+  let nudgeTimer: NodeJS.Timeout | undefined;
+  const remoteNudge = (): void => {
+    if (nudgeTimer || !process.send) return;
+    nudgeTimer = setTimeout(() => {
+      nudgeTimer = undefined;
+      if (process.connected) process.send?.(nudgeMessage);
+    }, nudgeEveryMs);
+  };
+  const running = await startServer(config, store, { logger, remoteNudge });
+  if (config.notifyDispatcher) {
+    logger.info('delivering notifications');
+    process.on('message', (message) => {
+      if (message === nudgeMessage) running.dispatcher.nudge();
+    });
+  }
   logger.info(
     { url: running.url, api: `${running.url}/tmf-api/shoppingCart/v4/`, store: store.name },
     'listening',
@@ -81,9 +105,20 @@ function runPrimary(config: Config, logger: Logger): void {
   const restarts: number[] = [];
   const live = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
 
+  // One worker delivers notifications (one dispatcher per store is enough, and more would only
+  // compete for the same rows); the primary passes the others' nudges to it.
+  const delivers = config.notifyDispatcher;
+  let dispatcherId: number | undefined;
   const fork = (): void => {
-    const worker = cluster.fork();
-    logger.info({ workerPid: worker.process.pid }, 'worker started');
+    const role = delivers && dispatcherId === undefined;
+    const worker = cluster.fork({ NOTIFY_DISPATCHER: role ? 'true' : 'false' });
+    if (role) dispatcherId = worker.id;
+    worker.on('message', (message) => {
+      if (message !== nudgeMessage || dispatcherId === undefined) return;
+      const target = cluster.workers?.[dispatcherId];
+      if (target?.isConnected()) target.send(nudgeMessage);
+    });
+    logger.info({ workerPid: worker.process.pid, delivers: role }, 'worker started');
   };
 
   cluster.on('listening', (worker, address) => {
@@ -99,6 +134,7 @@ function runPrimary(config: Config, logger: Logger): void {
   cluster.on('exit', (worker, code, signal) => {
     const pid = worker.process.pid;
     listening.delete(worker.id);
+    if (worker.id === dispatcherId) dispatcherId = undefined; // its replacement takes the role
     if (stopping) {
       if (code !== 0) failed = true;
       logger.info({ workerPid: pid, code, signal }, 'worker stopped');

@@ -5,7 +5,7 @@
  */
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Store } from '../store/store.js';
+import type { Store, SubscriberBacklog } from '../store/store.js';
 
 /** What the metrics need to know of a delivery. */
 interface DeliveryLabels {
@@ -132,12 +132,32 @@ export function createMetrics(): Metrics {
     },
   });
 
-  // Per subscriber, read from the store at scrape time (exact whichever process delivers).
-  const backlogGauge = new Gauge({
+  // Per subscriber, read from the store at scrape time (exact whichever process delivers). The
+  // two gauges are collected together; they share one read of the backlog.
+  let backlogRead: Promise<SubscriberBacklog[]> | undefined;
+  const readBacklog = (): Promise<SubscriberBacklog[]> => {
+    if (!instrumented) return Promise.resolve([]);
+    backlogRead ??= instrumented.backlog().finally(() => {
+      setImmediate(() => {
+        backlogRead = undefined;
+      });
+    });
+    return backlogRead;
+  };
+  new Gauge({
     name: 'tmf663_notification_backlog',
     help: 'Deliveries waiting, per subscription (routed, not yet delivered or dead)',
     labelNames: ['subscription'] as const,
     registers: [registry],
+    async collect() {
+      try {
+        const rows = await readBacklog();
+        this.reset();
+        for (const r of rows) this.set({ subscription: r.subscriptionId }, r.pending);
+      } catch {
+        // The store is down: /ready says so.
+      }
+    },
   });
   new Gauge({
     name: 'tmf663_notification_oldest_pending_seconds',
@@ -145,19 +165,16 @@ export function createMetrics(): Metrics {
     labelNames: ['subscription'] as const,
     registers: [registry],
     async collect() {
-      if (!instrumented) return;
       try {
-        const rows = await instrumented.backlog();
-        backlogGauge.reset();
+        const rows = await readBacklog();
         this.reset();
         const now = Date.now();
         for (const r of rows) {
-          backlogGauge.set({ subscription: r.subscriptionId }, r.pending);
           const t = r.oldestEventTime === undefined ? Number.NaN : Date.parse(r.oldestEventTime);
           if (!Number.isNaN(t)) this.set({ subscription: r.subscriptionId }, Math.max(0, (now - t) / 1000));
         }
       } catch {
-        // The store is down: /ready says so.
+        // as above
       }
     },
   });

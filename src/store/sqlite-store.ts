@@ -693,7 +693,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
     },
   );
 
-  const settle = (list: Settlement[]): void => {
+  const settleRows = (list: Settlement[]): void => {
     for (const s of list) {
       if (s.kind === 'delivered') {
         stmt.insertDelivered.run(s.attempts, s.at, s.eventId, s.subscriptionId);
@@ -800,7 +800,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
       list.length === 0
         ? Promise.resolve()
         : write(() => {
-            settle(list);
+            settleRows(list);
           }),
     backlog: () =>
       run(() =>
@@ -818,7 +818,9 @@ export function openSqliteStore(options: SqliteOptions): Store {
     dueDeliveries: (nowMs, max) => run(() => stmt.due.all(nowMs, max).map(toDelivery)),
     completeDelivery: (eventId, subscriptionId) =>
       write(() => {
-        settle([{ kind: 'delivered', eventId, subscriptionId, attempts: 1, at: new Date().toISOString() }]);
+        settleRows([
+          { kind: 'delivered', eventId, subscriptionId, attempts: 1, at: new Date().toISOString() },
+        ]);
       }),
     retryDelivery: (eventId, subscriptionId, attempts, nextAttemptAt) =>
       write(() => {

@@ -20,18 +20,31 @@ export interface Listener {
   script: number[];
   /** Delay before answering, in ms (a slow subscriber). */
   delayMs: number;
+  /** While true, answers wait (a subscriber that does not answer) until release(). */
+  hold: boolean;
+  /** How many requests wait for an answer because of `hold`. */
+  held(): number;
+  /** Answers everything held, and stops holding. */
+  release(): void;
   waitFor(count: number, deadlineMs?: number): Promise<Received[]>;
   close(): Promise<void>;
 }
 
 export async function startListener(): Promise<Listener> {
   const waiters: { count: number; resolve: () => void }[] = [];
+  const heldAnswers: (() => void)[] = [];
   const listener: Listener = {
     url: '',
     received: [],
     attempts: [],
     script: [],
     delayMs: 0,
+    hold: false,
+    held: () => heldAnswers.length,
+    release: () => {
+      listener.hold = false;
+      for (const answer of heldAnswers.splice(0)) answer();
+    },
     waitFor: (count, deadlineMs = 10_000) =>
       new Promise((resolve, reject) => {
         if (listener.received.length >= count) {
@@ -83,7 +96,8 @@ export async function startListener(): Promise<Listener> {
         res.statusCode = status;
         res.end();
       };
-      if (listener.delayMs > 0) setTimeout(answer, listener.delayMs);
+      if (listener.hold) heldAnswers.push(answer);
+      else if (listener.delayMs > 0) setTimeout(answer, listener.delayMs);
       else answer();
     });
   });

@@ -846,9 +846,9 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
         ).map(toDelivery);
 
   const backlog = async (): Promise<SubscriberBacklog[]> => {
-    const subs = await subscriptions.find({}, { projection: { _id: 1 } }).toArray();
+    const subs = (await deliveries.distinct('subscriptionId')).sort();
     const out: SubscriberBacklog[] = [];
-    for (const { _id: subscriptionId } of subs) {
+    for (const subscriptionId of subs) {
       const pending = await deliveries.countDocuments({ subscriptionId });
       if (pending === 0) continue;
       const [oldest] = await deliveries.find({ subscriptionId }).sort({ seq: 1 }).limit(1).toArray();

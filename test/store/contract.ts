@@ -853,6 +853,139 @@ export function runStoreContract(
           'B/y': ['y1'],
         });
       });
+      test("routeOutbox hands over the deliveries it made; pendingAfter reads a subscriber's queue in routing order", async (s) => {
+        await listening(s);
+        const x = cart('x');
+        await s.createCart(x, meta(t0), [event('ShoppingCartCreateEvent', x, 'x1', t0)]);
+        await s.createCart(cart('y'), meta(t0), [event('ShoppingCartCreateEvent', cart('y'), 'y1', t0)]);
+        await s.replaceCart('x', 1, x, meta(t0), [
+          event('ShoppingCartAttributeValueChangeEvent', x, 'x2', t0),
+        ]);
+        const made: Delivery[] = [];
+        expect(await s.routeOutbox(toEach('A', 'B'), 100, (d) => made.push(...d))).to.equal(3);
+        expect(made).to.have.length(6);
+        const key = (d: Delivery) => `${d.subscriptionId}/${d.eventId}/${d.seq}`;
+        const a = await s.pendingAfter('A', 0, 100);
+        const b = await s.pendingAfter('B', 0, 100);
+        expect(made.map(key).sort()).to.deep.equal([...a, ...b].map(key).sort());
+        for (const list of [a, b]) {
+          const seqs = list.map((d) => d.seq);
+          expect(seqs).to.deep.equal([...seqs].sort((p, q) => p - q));
+          expect(new Set(seqs).size).to.equal(3);
+        }
+        expect(streams(a)).to.deep.equal({ 'A/x': ['x1', 'x2'], 'A/y': ['y1'] });
+        expect(a[0]).to.deep.include({ attempts: 0, nextAttemptAt: 0, eventTime: t0 });
+        expect(a[0]?.body).to.deep.include({ to: 'A' });
+        // After a routing number: only what follows it; at most max.
+        expect((await s.pendingAfter('A', a[0]?.seq ?? 0, 100)).map((d) => d.eventId)).to.deep.equal(
+          a.slice(1).map((d) => d.eventId),
+        );
+        expect(await s.pendingAfter('A', 0, 1)).to.have.length(1);
+        expect(await s.pendingAfter('nobody', 0, 10)).to.deep.equal([]);
+      });
+
+      test('settleDeliveries records delivered, retried and dead outcomes together; unknown ones are ignored', async (s) => {
+        await listening(s);
+        await writeAndRoute(s);
+        const t1 = '2024-05-01T10:00:01.000Z';
+        await s.settleDeliveries([
+          { kind: 'delivered', eventId: 'x1', subscriptionId: 'A', attempts: 1, at: t1 },
+          {
+            kind: 'retry',
+            eventId: 'y1',
+            subscriptionId: 'A',
+            attempts: 1,
+            nextAttemptAt: Date.parse(t1) + 500,
+          },
+          {
+            kind: 'dead',
+            eventId: 'x1',
+            subscriptionId: 'B',
+            attempts: 4,
+            lastError: 'callback answered 500',
+            at: t1,
+          },
+          { kind: 'delivered', eventId: 'nope', subscriptionId: 'A', attempts: 1, at: t1 },
+        ]);
+        expect(await s.eventRecordCounts()).to.deep.equal({ outbox: 0, pending: 6, delivered: 1, dead: 1 });
+        const a = await s.pendingAfter('A', 0, 100);
+        expect(a.map((d) => d.eventId).sort()).to.deep.equal(['x2', 'x3', 'y1']);
+        expect(a.find((d) => d.eventId === 'y1')).to.deep.include({
+          attempts: 1,
+          nextAttemptAt: Date.parse(t1) + 500,
+        });
+        const [dead] = await s.listDeadLetters();
+        expect(dead).to.deep.include({
+          eventId: 'x1',
+          subscriptionId: 'B',
+          attempts: 4,
+          lastError: 'callback answered 500',
+        });
+        expect(dead?.body).to.deep.include({ eventId: 'x1', to: 'B' });
+        await s.settleDeliveries([]);
+        expect(await s.eventRecordCounts()).to.deep.equal({ outbox: 0, pending: 6, delivered: 1, dead: 1 });
+      });
+
+      test("backlog counts each subscriber's pending deliveries with its oldest event time", async (s) => {
+        await listening(s);
+        expect(await s.backlog()).to.deep.equal([]);
+        await writeAndRoute(s);
+        await s.settleDeliveries([
+          { kind: 'delivered', eventId: 'x1', subscriptionId: 'B', attempts: 1, at: t0 },
+        ]);
+        const rows = (await s.backlog()).sort((p, q) => p.subscriptionId.localeCompare(q.subscriptionId));
+        expect(rows).to.deep.equal([
+          { subscriptionId: 'A', pending: 4, oldestEventTime: t0 },
+          { subscriptionId: 'B', pending: 3, oldestEventTime: t0 },
+        ]);
+      });
+
+      test('capBacklog dead-letters the oldest beyond keep; pruneEventRecords removes records past their time', async (s) => {
+        await listening(s);
+        await writeAndRoute(s);
+        const before = await s.pendingAfter('A', 0, 100);
+        const at = '2024-05-01T10:00:02.000Z';
+        const moved = await s.capBacklog('A', 1, 'backlog over NOTIFY_MAX_PENDING', at);
+        expect(moved.map((d) => d.eventId)).to.deep.equal(before.slice(0, 3).map((d) => d.eventId));
+        expect((await s.pendingAfter('A', 0, 100)).map((d) => d.eventId)).to.deep.equal([before[3]?.eventId]);
+        expect(await s.capBacklog('A', 1, 'again', at)).to.deep.equal([]);
+        expect(await s.capBacklog('B', 10, 'room left', at)).to.deep.equal([]);
+        const dead = await s.listDeadLetters();
+        expect(dead.map((d) => d.lastError)).to.deep.equal(Array(3).fill('backlog over NOTIFY_MAX_PENDING'));
+        expect(dead.every((d) => d.subscriptionId === 'A' && d.deadAt === at)).to.equal(true);
+
+        await s.settleDeliveries([
+          {
+            kind: 'delivered',
+            eventId: 'x1',
+            subscriptionId: 'B',
+            attempts: 1,
+            at: '2024-05-01T10:00:00.000Z',
+          },
+          {
+            kind: 'delivered',
+            eventId: 'y1',
+            subscriptionId: 'B',
+            attempts: 1,
+            at: '2024-05-01T10:10:00.000Z',
+          },
+        ]);
+        expect(await s.eventRecordCounts()).to.deep.equal({ outbox: 0, pending: 3, delivered: 2, dead: 3 });
+        const cut = '2024-05-01T10:05:00.000Z';
+        expect(await s.pruneEventRecords(cut, '2024-05-01T09:00:00.000Z', 100)).to.deep.equal({
+          delivered: 1,
+          dead: 0,
+        });
+        expect(await s.pruneEventRecords(cut, '2024-05-02T00:00:00.000Z', 2)).to.deep.equal({
+          delivered: 0,
+          dead: 2,
+        });
+        expect(await s.pruneEventRecords(cut, '2024-05-02T00:00:00.000Z', 2)).to.deep.equal({
+          delivered: 0,
+          dead: 1,
+        });
+        expect(await s.eventRecordCounts()).to.deep.equal({ outbox: 0, pending: 3, delivered: 1, dead: 0 });
+      });
     });
 
     describe('idempotency keys', () => {

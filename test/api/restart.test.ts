@@ -22,6 +22,8 @@ interface Life {
   proc: ChildProcess;
   url: string;
   exited: Promise<number | null>;
+  /** The log lines so far. */
+  lines: { msg?: string; [key: string]: unknown }[];
 }
 
 /** Starts the server (`args` after node) and resolves once it logs its URL. */
@@ -32,6 +34,7 @@ function startLife(args: string[], env: Record<string, string>): Promise<Life> {
   });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   let output = '';
+  const lines: Life['lines'] = [];
   proc.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -47,10 +50,11 @@ function startLife(args: string[], env: Record<string, string>): Promise<Life> {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         try {
-          const parsed = JSON.parse(line) as { msg?: string; url?: string };
-          if (parsed.msg === 'listening' && parsed.url) {
+          const parsed = JSON.parse(line) as { msg?: string; url?: string; role?: string };
+          lines.push(parsed);
+          if (parsed.msg === 'listening' && parsed.url && parsed.role !== 'worker') {
             clearTimeout(timer);
-            resolve({ proc, url: `${parsed.url}${base}`, exited });
+            resolve({ proc, url: `${parsed.url}${base}`, exited, lines });
           }
         } catch {
           // not a log line
@@ -178,5 +182,42 @@ describe('a crash during sustained writes loses no event (child processes)', fun
     expect(expected.size).to.be.greaterThan(20);
     second.proc.kill('SIGTERM');
     expect(await second.exited).to.equal(0);
+  });
+
+  it('CLUSTER_WORKERS=2: one worker delivers, and writes through either worker reach the subscriber', async () => {
+    const l = await startListener();
+    try {
+      const life = await startLife(['--import', 'tsx', 'src/main.ts'], {
+        STORE: 'sqlite',
+        SQLITE_PATH: join(dir, 'cluster.db'),
+        CLUSTER_WORKERS: '2',
+      });
+      lives.push(life);
+      const sub = await fetch(`${life.url}/hub`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ callback: l.url }),
+      });
+      expect(sub.status).to.equal(201);
+      // New connections each time, so the kernel spreads them over both workers.
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const res = await fetch(`${life.url}/shoppingCart`, {
+          method: 'POST',
+          headers: { ...json, connection: 'close' },
+          body: '{}',
+        });
+        expect(res.status).to.equal(201);
+        ids.push(((await res.json()) as { id: string }).id);
+      }
+      const got = await l.waitFor(20, 30_000);
+      expect(got.map((r) => r.body.event.shoppingCart.id as string).sort()).to.deep.equal([...ids].sort());
+      const delivering = life.lines.filter((line) => line.msg === 'delivering notifications');
+      expect(delivering).to.have.length(1);
+      life.proc.kill('SIGTERM');
+      expect(await life.exited).to.equal(0);
+    } finally {
+      await l.close();
+    }
   });
 });

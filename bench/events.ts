@@ -6,6 +6,9 @@
  * milliseconds. Prints every pair and the medians, and writes bench/results-events.json.
  *
  *   npm run bench:events [-- --writes 1000 --rounds 5 --profile DIR]   (--profile: the server's CPU profile)
+ *
+ * With --sustained it measures sustained mixed load with 0, 1 and 3 subscribers instead
+ * (bench/events-sustained.ts).
  */
 import { execSync, fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCart } from './data.js';
+import { sustained } from './events-sustained.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const writesArg = process.argv.indexOf('--writes');
@@ -172,4 +176,9 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv.includes('--sustained')) {
+  execSync('npm run build --silent', { cwd: root, stdio: 'inherit' });
+  await sustained({ root });
+} else {
+  await main();
+}

@@ -307,13 +307,22 @@ async function runVariant(
 
     const samples: Sample[] = [];
     const t0 = now();
-    const metricsCall = async (): Promise<Omit<Sample, 'atS'>> =>
-      parseMetrics((await httpCall(agent, port, 'GET', '/metrics')).body, subs);
+    const metricsCall = async (): Promise<Omit<Sample, 'atS'>> => {
+      const res = await httpCall(agent, port, 'GET', '/metrics');
+      if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+      return parseMetrics(res.body, subs);
+    };
     const sampleEvery = Math.max(1000, Math.round(o.durationMs / 20));
-    const sampling = setInterval(() => {
+    let sampling = false; // a slow scrape is not stacked with the next
+    const sampler = setInterval(() => {
+      if (sampling || listeners.length === 0) return;
+      sampling = true;
       void metricsCall()
         .then((m) => samples.push({ atS: round1((now() - t0) / 1000), ...m }))
-        .catch(() => undefined);
+        .catch(() => undefined)
+        .finally(() => {
+          sampling = false;
+        });
     }, sampleEvery);
 
     const running = Array.from({ length: o.clients }, (_, c) => client(c));
@@ -334,15 +343,15 @@ async function runVariant(
       .filter((l) => l.spec.answerMs === 0 && l.spec.failEvery === 0)
       .map((l) => l.spec.name);
     for (let i = 0; i < 600 && listeners.length > 0; i++) {
-      const m = await metricsCall();
-      if (m.outbox === 0 && healthyNames.every((n) => (m.backlog[n] ?? 0) === 0)) {
+      const m = await metricsCall().catch(() => undefined);
+      if (m && m.outbox === 0 && healthyNames.every((n) => (m.backlog[n] ?? 0) === 0)) {
         drainS = round1((now() - stoppedAt) / 1000);
         break;
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    clearInterval(sampling);
-    const endMetrics = listeners.length > 0 ? await metricsCall() : undefined;
+    clearInterval(sampler);
+    const endMetrics = listeners.length > 0 ? await metricsCall().catch(() => undefined) : undefined;
 
     latencies.sort((a, b) => a - b);
     const perListener = await Promise.all(

@@ -48,6 +48,8 @@ export interface DispatcherOptions {
   pollMs?: number;
   /** How long a nudge may wait, so that a burst of writes is routed in one round, not one each. */
   batchMs?: number;
+  /** How long an outcome may wait for others to be recorded in the same write. */
+  settleMs?: number;
   /** Most deliveries on their way at once to one subscriber (different carts). */
   maxInFlightPerSubscriber?: number;
   /** Most deliveries on their way at once in all. */
@@ -158,7 +160,10 @@ interface Outcome {
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { store } = options;
   const pollMs = options.pollMs ?? 500;
-  const batchMs = options.batchMs ?? 5;
+  // Each round and each batch of outcomes is a store write, and on SQLite every write takes the
+  // lock the API's writes need: a few ms of batching keeps those collisions rare.
+  const batchMs = options.batchMs ?? 20;
+  const settleMs = options.settleMs ?? 10;
   const perLane = options.maxInFlightPerSubscriber ?? 32;
   const maxInFlight = options.maxInFlight ?? 256;
   const windowSize = options.windowSize ?? 512;
@@ -452,8 +457,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     if (flushing) return;
     ops++;
     flushing = (async () => {
-      // Outcomes of the same turn of the event loop share the write.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      // Outcomes of the next few ms share the write.
+      await new Promise<void>((resolve) => setTimeout(resolve, settleMs));
       while (outcomes.length > 0) {
         const batch = outcomes;
         outcomes = [];

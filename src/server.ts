@@ -110,9 +110,16 @@ export async function startServer(
       reason: DeadReason,
     ) => {
       metrics.deadLettered(d, reason);
+      if (reason === 'backlog') return; // one line per cut (onCapped), not one per event
       logger.error(
         { eventId: d.eventId, subscriptionId: d.subscriptionId, attempts: d.attempts, reason, error },
         'notification dead-lettered',
+      );
+    },
+    onCapped: (subscriptionId: string, count: number) => {
+      logger.error(
+        { subscriptionId, count, maxPending: config.notifyMaxPending },
+        'subscriber backlog over NOTIFY_MAX_PENDING: oldest notifications dead-lettered',
       );
     },
     onError: (err: unknown) => {

@@ -22,7 +22,7 @@ export interface WorkerSetup {
   offsetMs: number;
   options: Omit<
     DispatcherOptions,
-    'store' | 'now' | 'random' | 'onDelivered' | 'onRetry' | 'onDeadLetter' | 'onError'
+    'store' | 'now' | 'random' | 'onDelivered' | 'onRetry' | 'onDeadLetter' | 'onCapped' | 'onError'
   >;
 }
 
@@ -40,6 +40,7 @@ export type FromWorker =
   | { t: 'stopped' }
   | { t: 'lock'; token: number; id: string }
   | { t: 'unlock'; token: number }
+  | { t: 'capped'; subscriptionId: string; count: number }
   | {
       t: 'outcomes';
       /** [subscriptionId, eventType, latencyMs or -1] */
@@ -70,6 +71,7 @@ export interface ThreadOptions {
   ) => void;
   onRetry?: (d: DeliveryInfo, error: string) => void;
   onDeadLetter?: (d: DeliveryInfo, error: string, reason: DeadReason) => void;
+  onCapped?: (subscriptionId: string, count: number) => void;
   onError?: (err: unknown) => void;
 }
 
@@ -154,6 +156,9 @@ export function startDispatchThread(options: ThreadOptions): Dispatcher {
       case 'unlock':
         held.get(message.token)?.();
         held.delete(message.token);
+        break;
+      case 'capped':
+        options.onCapped?.(message.subscriptionId, message.count);
         break;
       case 'ready':
         break;

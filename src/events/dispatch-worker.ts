@@ -93,6 +93,10 @@ const dispatcher = createDispatcher({
     batch.dead.push([d.subscriptionId, d.eventType, d.eventId, d.attempts, error, reason]);
     soonOutcomes();
   },
+  onCapped: (subscriptionId, count) => {
+    sendOutcomes(); // the dead letters first, then the summary
+    post({ t: 'capped', subscriptionId, count });
+  },
   onError: (err) => {
     post(errorMessage(err));
   },

@@ -74,6 +74,8 @@ export interface DispatcherOptions {
   onDelivered?: (d: Delivery, latencyMs: number | undefined) => void;
   onRetry?: (d: Delivery, error: string) => void;
   onDeadLetter?: (d: Delivery, error: string, reason: DeadReason) => void;
+  /** A subscriber's backlog was cut to the cap: `count` oldest deliveries dead-lettered. */
+  onCapped?: (subscriptionId: string, count: number) => void;
   onError?: (err: unknown) => void;
 }
 
@@ -571,11 +573,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       for (const b of await store.backlog()) {
         if (b.pending <= maxPending) continue;
         const reason = `backlog over NOTIFY_MAX_PENDING (${maxPending}): the oldest events were set aside`;
+        let count = 0;
         for (;;) {
           const moved = await store.capBacklog(b.subscriptionId, maxPending, reason, now.toISOString());
           for (const d of moved) options.onDeadLetter?.(d, reason, 'backlog');
+          count += moved.length;
           if (moved.length === 0) break;
         }
+        if (count > 0) options.onCapped?.(b.subscriptionId, count);
         const lane = lanes.get(b.subscriptionId);
         if (lane) resetLane(lane);
       }

@@ -1,0 +1,57 @@
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('config: the notification settings', () => {
+  it('has documented defaults: 32 per subscriber, 100,000 pending, 1 h and 7 d retention, delivering', () => {
+    const c = loadConfig({});
+    expect(c).to.deep.include({
+      notifyConcurrency: 32,
+      notifyMaxPending: 100_000,
+      notifyDeliveredRetentionMs: 3_600_000,
+      notifyDeadLetterRetentionMs: 7 * 86_400_000,
+      notifyDispatcher: true,
+    });
+  });
+
+  it('reads each variable', () => {
+    const c = loadConfig({
+      NOTIFY_CONCURRENCY: '8',
+      NOTIFY_MAX_PENDING: '500',
+      NOTIFY_DELIVERED_RETENTION: '10m',
+      NOTIFY_DEAD_LETTER_RETENTION: '2d',
+      NOTIFY_DISPATCHER: 'false',
+    });
+    expect(c).to.deep.include({
+      notifyConcurrency: 8,
+      notifyMaxPending: 500,
+      notifyDeliveredRetentionMs: 600_000,
+      notifyDeadLetterRetentionMs: 2 * 86_400_000,
+      notifyDispatcher: false,
+    });
+  });
+
+  it('names every bad value at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        NOTIFY_CONCURRENCY: '0',
+        NOTIFY_MAX_PENDING: 'lots',
+        NOTIFY_DELIVERED_RETENTION: 'forever',
+        NOTIFY_DEAD_LETTER_RETENTION: '0',
+        NOTIFY_DISPATCHER: 'maybe',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const name of [
+      'NOTIFY_CONCURRENCY',
+      'NOTIFY_MAX_PENDING',
+      'NOTIFY_DELIVERED_RETENTION',
+      'NOTIFY_DEAD_LETTER_RETENTION',
+      'NOTIFY_DISPATCHER',
+    ])
+      expect(problems).to.contain(name);
+  });
+});

@@ -342,7 +342,8 @@ async function runVariant(
     const healthyNames = listeners
       .filter((l) => l.spec.answerMs === 0 && l.spec.failEvery === 0)
       .map((l) => l.spec.name);
-    for (let i = 0; i < 600 && listeners.length > 0; i++) {
+    const drainDeadline = now() + 60_000;
+    while (listeners.length > 0 && now() < drainDeadline) {
       const m = await metricsCall().catch(() => undefined);
       if (m && m.outbox === 0 && healthyNames.every((n) => (m.backlog[n] ?? 0) === 0)) {
         drainS = round1((now() - stoppedAt) / 1000);

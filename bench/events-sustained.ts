@@ -8,7 +8,7 @@
  * warm-up. It reports API throughput and latency, the write and delivery rates, the backlog over
  * time (sampled from /metrics), end-to-end event latency per listener (write acknowledged ->
  * listener received, both clocks of this machine) and how long the backlog took to drain after
- * the load stopped. Writes bench/results-events-sustained.json.
+ * the load stopped. Writes bench/results-events-sustained-<store>.json.
  *
  *   npm run bench:events -- --sustained [--duration 3m] [--clients 32] [--store mongodb]
  *                                       [--variants none,one,three,degraded]
@@ -184,7 +184,7 @@ export async function sustained({ root }: SustainedOptions): Promise<void> {
     results.push(await runVariant(root, variant, specs, { durationMs, warmupMs, clients, store }));
   }
   writeFileSync(
-    join(root, 'bench', 'results-events-sustained.json'),
+    join(root, 'bench', `results-events-sustained-${store}.json`),
     JSON.stringify(
       { date: new Date().toISOString(), durationMs, warmupMs, clients, store, loadavg: loadavg(), results },
       null,

@@ -32,7 +32,11 @@ function startLife(args: string[], env: Record<string, string>): Promise<Life> {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
+      resolve(code);
+    }),
+  );
   let output = '';
   const lines: Life['lines'] = [];
   proc.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));

@@ -35,7 +35,7 @@ export type ToWorker =
 export type FromWorker =
   | { t: 'ready' }
   | { t: 'fatal'; message: string }
-  | { t: 'error'; message: string; stack?: string }
+  | { t: 'error'; name: string; message: string; stack?: string }
   | { t: 'done'; id: number }
   | { t: 'stopped' }
   | { t: 'lock'; token: number; id: string }
@@ -124,8 +124,12 @@ export function startDispatchThread(options: ThreadOptions): Dispatcher {
         break;
       case 'error':
       case 'fatal': {
+        // The worker's error, as near as a message can carry it: its name, text and stack.
         const err = new Error(`dispatcher: ${message.message}`);
-        if (message.t === 'error' && message.stack) err.stack = message.stack;
+        if (message.t === 'error') {
+          err.name = message.name;
+          if (message.stack) err.stack = message.stack;
+        }
         report(err);
         break;
       }

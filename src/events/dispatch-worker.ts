@@ -21,6 +21,7 @@ const post = (message: FromWorker): void => {
 };
 const errorMessage = (err: unknown): FromWorker => ({
   t: 'error',
+  name: err instanceof Error ? err.name : 'Error',
   message: err instanceof Error ? err.message : String(err),
   ...(err instanceof Error && err.stack ? { stack: err.stack } : {}),
 });

@@ -231,13 +231,17 @@ export function startDispatchThread(options: ThreadOptions): Dispatcher {
       if (restartTimer) clearTimeout(restartTimer);
       const w = worker;
       if (!w) return;
-      await ready;
-      const done = new Promise<void>((resolve) => {
-        stopped = resolve;
-      });
-      post({ t: 'stop', graceMs });
       // The worker gives its deliveries the grace period; past it (plus a moment to close its
-      // store) it is ended. What it had not recorded is sent again after the next start.
+      // store) it is ended, even if it was still starting. What it had not recorded is sent again
+      // after the next start.
+      const done = (async () => {
+        await ready;
+        const finished = new Promise<void>((resolve) => {
+          stopped = resolve;
+        });
+        post({ t: 'stop', graceMs });
+        await finished;
+      })();
       let t: NodeJS.Timeout | undefined;
       await Promise.race([done, new Promise<void>((r) => (t = setTimeout(r, graceMs + 2000)))]);
       if (t) clearTimeout(t);

@@ -40,6 +40,24 @@ const nudgeMessage = 'tmf663:nudge';
 const nudgeEveryMs = 2;
 
 async function runServer(config: Config, logger: Logger): Promise<void> {
+  // Signals are taken from the start: in a cluster the primary may forward SIGTERM as soon as this
+  // worker's port is open, before start-up has finished, and Node's default would kill the worker
+  // mid-start (the primary then reports a failed stop). A stop asked for during start-up runs as
+  // soon as the server is up.
+  let requested: string | undefined;
+  let stop = (reason: string): void => {
+    requested ??= reason;
+  };
+  for (const signal of signals)
+    process.on(signal, () => {
+      stop(signal);
+    });
+  // A worker whose primary is gone has nobody to restart or stop it: stop now.
+  if (cluster.isWorker)
+    process.on('disconnect', () => {
+      stop('primary gone');
+    });
+
   const store = await openStore(config);
   let nudgeTimer: NodeJS.Timeout | undefined;
   const remoteNudge = (): void => {
@@ -62,7 +80,7 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
   );
 
   let stopping = false;
-  const stop = (reason: string): void => {
+  stop = (reason: string): void => {
     if (stopping) return;
     stopping = true;
     logger.info({ reason, graceMs: config.shutdownGraceMs }, 'shutting down');
@@ -85,15 +103,7 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
         },
       );
   };
-  for (const signal of signals)
-    process.on(signal, () => {
-      stop(signal);
-    });
-  // A worker whose primary is gone has nobody to restart or stop it: stop now.
-  if (cluster.isWorker)
-    process.on('disconnect', () => {
-      stop('primary gone');
-    });
+  if (requested !== undefined) stop(requested);
 }
 
 function runPrimary(config: Config, logger: Logger): void {

@@ -133,14 +133,57 @@ function toOperations(body: unknown): RawOperation[] {
   });
 }
 
+/** RFC 6902 §4.4: a location cannot be moved into one of its own children. */
+function isProperPrefix(from: string, path: string): boolean {
+  return path.startsWith(`${from}/`);
+}
+
+/**
+ * What a JSON Patch error of the library means, in the API's message style (`field: problem`),
+ * naming the operation by its position in the patch.
+ */
+function patchProblem(e: InstanceType<typeof JsonPatchError>): string {
+  const op = e.operation as Partial<RawOperation> | undefined;
+  const at = e.index === undefined ? '' : ` (operation ${e.index})`;
+  const path = op?.path ?? '';
+  switch (e.name) {
+    case 'OPERATION_PATH_UNRESOLVABLE':
+    case 'OPERATION_PATH_CANNOT_ADD':
+      return `path: ${path} does not exist in the cart${at}`;
+    case 'OPERATION_FROM_UNRESOLVABLE':
+      return `from: ${op?.from ?? ''} does not exist in the cart${at}`;
+    case 'OPERATION_PATH_ILLEGAL_ARRAY_INDEX':
+      return `path: ${path} does not name an array element (an index or "-")${at}`;
+    case 'OPERATION_VALUE_OUT_OF_BOUNDS':
+      return `path: ${path} is past the end of its array${at}`;
+    case 'OPERATION_VALUE_REQUIRED':
+    case 'OPERATION_VALUE_CANNOT_CONTAIN_UNDEFINED':
+      return `value: required by ${op?.op ?? 'this operation'}${at}`;
+    case 'OPERATION_FROM_REQUIRED':
+      return `from: required by ${op?.op ?? 'this operation'}${at}`;
+    case 'OPERATION_OP_INVALID':
+      return `op: must be one of add, remove, replace, move, copy, test${at}`;
+    case 'OPERATION_PATH_INVALID':
+      return `path: must be a JSON Pointer (RFC 6901)${at}`;
+    case 'SEQUENCE_NOT_AN_ARRAY':
+    case 'OPERATION_NOT_AN_OBJECT':
+    case 'TEST_OPERATION_FAILED':
+      return `operation: not a valid RFC 6902 operation${at}`;
+  }
+}
+
 function applyJsonPatch(cart: ShoppingCart, ops: RawOperation[]): ShoppingCart {
-  for (const op of ops) {
+  ops.forEach((op, i) => {
     assertNoPrototypePath(op.path, 'path');
     if (op.from !== undefined) assertNoPrototypePath(op.from, 'from');
-    if (op.op === 'test') continue; // reading is always allowed (never through a prototype)
+    if (op.op === 'test') return; // reading is always allowed (never through a prototype)
     assertWritablePath(op.path, 'path');
-    if (op.op === 'move' && op.from !== undefined) assertWritablePath(op.from, 'from');
-  }
+    if (op.op === 'move' && op.from !== undefined) {
+      assertWritablePath(op.from, 'from');
+      if (isProperPrefix(op.from, op.path))
+        throw badRequest('Invalid JSON Patch', `path: ${op.path} is inside from ${op.from} (operation ${i})`);
+    }
+  });
   const doc = structuredClone(cart);
   try {
     // validateOperation=true checks op names and paths; the document is a private copy.
@@ -154,8 +197,13 @@ function applyJsonPatch(cart: ShoppingCart, ops: RawOperation[]): ShoppingCart {
           `test at ${(e.operation as { path?: string } | undefined)?.path ?? '?'} did not hold`,
         );
       }
-      throw badRequest('Invalid JSON Patch', `${e.name}: ${e.message.split('\n')[0] ?? ''}`);
+      throw badRequest('Invalid JSON Patch', patchProblem(e));
     }
+    // Anything else the library throws comes from a patch it could not apply to this cart (for
+    // example a path through a value that is not a container). The cart is a private copy, so
+    // nothing was changed: the client's patch is at fault, never the server.
+    if (e instanceof TypeError || e instanceof RangeError)
+      throw badRequest('Invalid JSON Patch', 'operation: cannot be applied to this cart');
     throw e;
   }
 }

@@ -85,6 +85,35 @@ describe('PATCH formats, read-only members, ETags and concurrency', () => {
   });
 
   describe('JSON Patch (RFC 6902)', () => {
+    it('refuses a move into its own child and names unresolvable paths, as 400s that change nothing', async () => {
+      const cart = await newCart();
+      for (const type of ['application/json-patch+json', 'application/json-patch-query+json']) {
+        const into = await patch(
+          cart.id,
+          [{ op: 'move', from: '/cartItem/0', path: '/cartItem/0/cartItem/-' }],
+          type,
+        );
+        expect(expectTmfError(into, 400).message).to.equal(
+          'path: /cartItem/0/cartItem/- is inside from /cartItem/0 (operation 0)',
+        );
+      }
+      const missing = await patch(
+        cart.id,
+        [{ op: 'replace', path: '/cartItem/7/quantity', value: 2 }],
+        'application/json-patch+json',
+      );
+      expect(expectTmfError(missing, 400).message).to.equal(
+        'path: /cartItem/7/quantity does not exist in the cart (operation 0)',
+      );
+      const badIndex = await patch(
+        cart.id,
+        [{ op: 'add', path: '/cartItem/x', value: item('3', 1, 1) }],
+        'application/json-patch+json',
+      );
+      expect(expectTmfError(badIndex, 400).message).to.match(/^path: \/cartItem\/x /);
+      await expectUnchanged(cart);
+    });
+
     it('applies add, replace, remove, move, copy and test', async () => {
       const cart = await newCart();
       const res = await patch(

@@ -120,6 +120,13 @@ export interface AllowEntry {
   /** How many changes it allows: a different count fails the gate, so an entry never widens. */
   count: number;
   why: string;
+  /**
+   * "review": the change is between two served documents only, never against the published
+   * spec (a fix-up tightening something the published spec does not have at all, such as the
+   * sort parameter or the Idempotency-Key header), so the gate neither sees nor counts it; only
+   * `--base` reviews read it.
+   */
+  scope?: 'review';
 }
 export type AllowList = Record<string, AllowEntry[]>;
 
@@ -135,7 +142,8 @@ export interface GateResult {
 }
 
 /** Sorts a version's breaking changes into allowed and refused; reports stale entries. */
-export function judge(changes: Change[], entries: AllowEntry[]): GateResult {
+export function judge(changes: Change[], allEntries: AllowEntry[]): GateResult {
+  const entries = allEntries.filter((e) => e.scope !== 'review');
   const result: GateResult = { allowed: [], refused: [], stale: [] };
   const matched = new Map<AllowEntry, number>(entries.map((e) => [e, 0]));
   for (const change of changes.filter(isBreaking)) {

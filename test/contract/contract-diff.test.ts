@@ -77,6 +77,13 @@ describe('contract gate: judging changes', () => {
     expect(result.refused).to.deep.equal(other);
   });
 
+  it('leaves review-scoped entries to the review: the gate neither uses nor counts them', () => {
+    const reviewOnly: AllowEntry = { ...entry, scope: 'review' };
+    const result = judge([change({})], [reviewOnly]);
+    expect(result.refused).to.have.length(1);
+    expect(result.stale).to.deep.equal([]);
+  });
+
   it('reports an entry that matches more or fewer changes than it allows', () => {
     expect(judge([], [entry]).stale).to.deep.equal([{ entry, matched: 0 }]);
     expect(judge([change({}), change({})], [entry]).stale).to.deep.equal([{ entry, matched: 2 }]);

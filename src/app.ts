@@ -16,7 +16,7 @@ import { principalOf, requireAuth, type AuthOptions } from './http/auth.js';
 import { apiBaseUrl, basePath, cartRoutes, validateResponsesSetting } from './http/cart-routes.js';
 import { chain } from './http/chain.js';
 import { docsRoutes } from './http/docs.js';
-import { errorHandler, jsonType, sendError } from './http/errors.js';
+import { errorHandler, jsonType, methodNotAllowed, sendError } from './http/errors.js';
 import {
   afterDeadline,
   corsPolicy,
@@ -187,15 +187,7 @@ export function createApp(deps: AppDeps): express.Express {
       return;
     }
     if (!entry.methods.includes(req.method)) {
-      // RFC 9110 section 15.5.6: a 405 names the methods the resource does serve.
-      res.setHeader('Allow', entry.methods.join(', '));
-      next(
-        new AppError(
-          'METHOD_NOT_ALLOWED',
-          'Method not allowed',
-          `${req.method} is not allowed on ${basePath}${entry.template}; it allows ${entry.methods.join(', ')}`,
-        ),
-      );
+      next(methodNotAllowed(res, req.method, `${basePath}${entry.template}`, entry.methods));
       return;
     }
     if (req.method === 'HEAD') {

@@ -5,6 +5,7 @@
  */
 import { Router, type Request, type Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
+import { methodNotAllowed } from './errors.js';
 
 export function docsRoutes(spec: Record<string, unknown>, bearer: boolean): Router {
   const doc = bearer
@@ -26,6 +27,14 @@ export function docsRoutes(spec: Record<string, unknown>, bearer: boolean): Rout
       return;
     }
     next();
+  });
+  // The page and its assets are read only.
+  router.use('/docs', (req: Request, res: Response, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      next();
+      return;
+    }
+    next(methodNotAllowed(res, req.method, `${req.baseUrl}${req.path}`, ['GET', 'HEAD']));
   });
   router.use('/docs', swaggerUi.serveFiles(doc, options), swaggerUi.setup(doc, options));
   return router;

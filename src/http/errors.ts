@@ -68,6 +68,19 @@ export function sendError(res: Response, error: AppError): void {
   res.status(statusOf[error.code]).set('Content-Type', jsonType).json(errorBody(error));
 }
 
+/**
+ * A method the resource at `path` does not serve: 405, with the Allow header RFC 9110 section
+ * 15.5.6 requires naming the methods it does serve. The header is set on `res` here.
+ */
+export function methodNotAllowed(res: Response, method: string, path: string, allowed: string[]): AppError {
+  res.setHeader('Allow', allowed.join(', '));
+  return new AppError(
+    'METHOD_NOT_ALLOWED',
+    'Method not allowed',
+    `${method} is not allowed on ${path}; it allows ${allowed.join(', ')}`,
+  );
+}
+
 /** What Node's HTTP parser reports (server 'clientError'), as an AppError. */
 export function clientErrorOf(err: { code?: unknown }): AppError {
   switch (err.code) {

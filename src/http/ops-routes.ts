@@ -6,7 +6,7 @@ import { Router } from 'express';
 import type { Registry } from 'prom-client';
 import { AppError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { jsonType, sendError } from './errors.js';
+import { jsonType, methodNotAllowed, sendError } from './errors.js';
 
 export interface OpsOptions {
   store: Store;
@@ -44,6 +44,11 @@ export function opsRoutes(options: OpsOptions): Router {
       .set('Content-Type', options.registry.contentType)
       .set('Cache-Control', 'no-store')
       .end(text);
+  });
+
+  // Each of these reads only (Express answers HEAD with the GET route, without a body).
+  router.all(['/health', '/ready', '/metrics'], (req, res) => {
+    sendError(res, methodNotAllowed(res, req.method, req.path, ['GET', 'HEAD']));
   });
 
   return router;

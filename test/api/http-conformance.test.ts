@@ -19,6 +19,24 @@ describe('HTTP conformance: HEAD, Allow, bodies and messages', () => {
   const raw = (method: string, path: string, init: RequestInit = {}) =>
     fetch(`${server.url}${base}${path}`, { method, ...init });
 
+  it('the operations endpoints and the docs page: HEAD as GET, other methods 405 with Allow', async () => {
+    const paths = ['/health', '/ready', '/metrics', `${base}/docs/`];
+    for (const path of paths) {
+      const get = await fetch(`${server.url}${path}`);
+      expect(get.status, `GET ${path}`).to.equal(200);
+      const head = await fetch(`${server.url}${path}`, { method: 'HEAD' });
+      expect(head.status, `HEAD ${path}`).to.equal(200);
+      expect(await head.text(), `HEAD ${path}`).to.equal('');
+      for (const verb of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+        const res = await fetch(`${server.url}${path}`, { method: verb });
+        const text = await res.text();
+        expect(res.status, `${verb} ${path}: ${text}`).to.equal(405);
+        expect(res.headers.get('allow'), `${verb} ${path}`).to.equal('GET, HEAD');
+        expect(JSON.parse(text)).to.include({ '@type': 'Error', code: 'METHOD_NOT_ALLOWED', status: '405' });
+      }
+    }
+  });
+
   it('every path of the served document: HEAD answers as GET without a body, other methods 405 with Allow', async () => {
     const doc = (await call(server, 'GET', `${base}/openapi.json`)).body as {
       paths: Record<string, Record<string, unknown>>;

@@ -4,7 +4,7 @@
  * - fuzzing: hostile random text of up to 8,192 characters parses or is refused with an AppError;
  * - scaling: parsing one input of 8,192 characters costs about as much as parsing sixteen of 512
  *   (same number of characters). A quadratic parser costs sixteen times more on the large input;
- *   the check allows four. It compares the parser with itself at two sizes, on the same machine at
+ *   the check allows six (a linear one measures about one; the margin is for a shared machine). It compares the parser with itself at two sizes, on the same machine at
  *   the same moment (best of several rounds), never against a wall-clock limit.
  */
 import { expect } from 'chai';
@@ -83,8 +83,10 @@ describe('parsers of client text are linear or bounded', () => {
       const little = make(small);
       big(); // warm up both
       little();
-      const ratio = cost(big, 1) / cost(little, large / small);
-      expect(ratio, `cost ratio ${ratio.toFixed(2)}`).to.be.lessThan(4);
+      // Sixteen large inputs against 256 small ones: windows long enough that timer resolution
+      // and a scheduler hiccup on a shared machine do not decide the ratio.
+      const ratio = cost(big, 16) / cost(little, (16 * large) / small);
+      expect(ratio, `cost ratio ${ratio.toFixed(2)}`).to.be.lessThan(6);
     });
   }
 

@@ -51,14 +51,16 @@ export function hubRoutes(store: Store, newId: () => string, publicBaseUrl: stri
     assertCallback(input.callback);
     const query = input.query ?? '';
     parseSubscriptionQuery(query); // a query we could never evaluate is refused now, not at delivery
-    if (await store.findSubscription(input.callback, query)) {
+    // Unique per owner: another tenant's subscription with this callback is none of the caller's
+    // business (neither a conflict nor a hint that it exists).
+    const owner = principalOf(req)?.owner;
+    if (await store.findSubscription(input.callback, query, owner)) {
       throw new AppError(
         'CONFLICT',
         'Duplicate subscription',
         'A subscription with this callback and query exists',
       );
     }
-    const owner = principalOf(req)?.owner;
     const sub: StoredSubscription = {
       id: newId(),
       callback: input.callback,

@@ -145,6 +145,8 @@ interface DeadLetterDoc extends DeliveryDoc {
 
 interface SubscriptionDoc {
   _id: string;
+  /** The owner, '' for none: the unique key is (owner, callback, query). */
+  owner?: string;
   callback: string;
   query: string;
   doc: JsonObject;
@@ -347,6 +349,32 @@ async function connect(client: MongoClient, options: MongoOptions): Promise<void
   }
 }
 
+/**
+ * A subscription is unique per owner: (owner, callback, query). Earlier versions had one index on
+ * (callback, query) for everyone and no top-level owner; at every start (idempotently) the owner
+ * is copied up from the stored subscription where it is missing, the per-owner index is created,
+ * and only then the old index dropped, so no duplicate can slip in between.
+ */
+async function subscriptionIndex(subscriptions: Collection<SubscriptionDoc>): Promise<void> {
+  for (const row of await subscriptions.find({ owner: { $exists: false } }).toArray()) {
+    const owner = (row.doc as { owner?: unknown }).owner;
+    await subscriptions.updateOne(
+      { _id: row._id },
+      { $set: { owner: typeof owner === 'string' ? owner : '' } },
+    );
+  }
+  await subscriptions.createIndex(
+    { owner: 1, callback: 1, query: 1 },
+    { name: 'ownerCallbackQuery', unique: true },
+  );
+  try {
+    await subscriptions.dropIndex('callbackQuery');
+  } catch (e) {
+    // Already gone (IndexNotFound, or NamespaceNotFound on an empty database).
+    if (!(e instanceof MongoServerError && (e.code === 27 || e.code === 26))) throw e;
+  }
+}
+
 async function createIndexes(db: Db, ttl: boolean): Promise<void> {
   const carts = db.collection('carts');
   // One at a time: FerretDB creates the collections on the way.
@@ -371,9 +399,7 @@ async function createIndexes(db: Db, ttl: boolean): Promise<void> {
   await db.collection('deliveries').createIndex({ subscriptionId: 1, cartId: 1, seq: 1 }, { name: 'queue' });
   await db.collection('deliveries').createIndex({ subscriptionId: 1, seq: 1 }, { name: 'window' });
   await db.collection('delivered').createIndex({ deliveredAt: 1 }, { name: 'deliveredAt' });
-  await db
-    .collection('subscriptions')
-    .createIndex({ callback: 1, query: 1 }, { name: 'callbackQuery', unique: true });
+  await subscriptionIndex(db.collection<SubscriptionDoc>('subscriptions'));
   await db.collection('deadLetters').createIndex({ deadAt: 1, eventId: 1 }, { name: 'deadAt' });
   await db.collection('idempotencyKeys').createIndex({ expiresAt: 1 }, { name: 'expiresAt' });
 }
@@ -931,6 +957,7 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
     try {
       await subscriptions.insertOne({
         _id: sub.id,
+        owner: sub.owner ?? '',
         callback: sub.callback,
         query: sub.query ?? '',
         doc: encodeDocument(sub),
@@ -1000,8 +1027,8 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
     purgeExpired: (nowMs) => guard(() => purgeExpired(nowMs)),
 
     createSubscription: (sub) => guard(() => createSubscription(sub)),
-    findSubscription: (callback, query) =>
-      guard(async () => subscriptionOf(await subscriptions.findOne({ callback, query }))),
+    findSubscription: (callback, query, owner) =>
+      guard(async () => subscriptionOf(await subscriptions.findOne({ owner: owner ?? '', callback, query }))),
     getSubscription: (id) => guard(async () => subscriptionOf(await subscriptions.findOne({ _id: id }))),
     listSubscriptions: (owner) =>
       guard(async () =>

@@ -13,9 +13,10 @@ import type { ShoppingCart } from '../api-types.js';
  * PRAGMA user_version of a current database. 1: documents as JSON text; 2: documents as JSONB
  * (migrateSql converts a version-1 file in place when the store opens it); 3: expires_at read by
  * the RFC 3339 reader of src/query/dates.ts (recomputed for every cart when the store opens a
- * version-2 file).
+ * version-2 file); 4: subscriptions unique per owner, (owner, callback, query), instead of
+ * (callback, query) for everyone (subscriptionsOwnerSql rebuilds the table of an older file).
  */
-export const schemaVersion = 3;
+export const schemaVersion = 4;
 
 export const schemaSql = `
 CREATE TABLE IF NOT EXISTS carts (
@@ -45,6 +46,30 @@ CREATE INDEX IF NOT EXISTS cart_keys_cart ON cart_keys (cart_id);
  */
 export const migrateSql = `UPDATE carts SET doc = jsonb(doc) WHERE typeof(doc) = 'text'`;
 
+/**
+ * From version 3 to 4, for a subscriptions table without the owner column (a new file has it
+ * already, and gets no statements): SQLite cannot change a table's UNIQUE constraint, so the table
+ * is rebuilt with the owner copied out of each document, and renamed into place.
+ */
+export function subscriptionsOwnerSql(db: { pragma(source: string): unknown }): string {
+  const columns = db.pragma('table_info(subscriptions)') as { name: string }[];
+  if (columns.some((c) => c.name === 'owner')) return '';
+  return `
+CREATE TABLE subscriptions_v4 (
+  id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL DEFAULT '',
+  callback TEXT NOT NULL,
+  query TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  UNIQUE (owner, callback, query)
+);
+INSERT INTO subscriptions_v4 (id, owner, callback, query, doc)
+  SELECT id, coalesce(json_extract(doc, '$.owner'), ''), callback, query, doc FROM subscriptions;
+DROP TABLE subscriptions;
+ALTER TABLE subscriptions_v4 RENAME TO subscriptions;
+`;
+}
+
 /** The attribute paths mirrored into cart_keys; `kind` is the dotted path. */
 export const keyedPaths = ['relatedParty.id', 'cartItem.productOffering.id'] as const;
 export type KeyedPath = (typeof keyedPaths)[number];
@@ -68,12 +93,14 @@ export function extractKeys(doc: ShoppingCart): { kind: KeyedPath; value: string
 
 /** Hub subscriptions and the transactional outbox (see src/events/). */
 export const eventsSchemaSql = `
+-- owner is '' for a subscription without one (the admin side); the owner also stays in doc.
 CREATE TABLE IF NOT EXISTS subscriptions (
   id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL DEFAULT '',
   callback TEXT NOT NULL,
   query TEXT NOT NULL,
   doc TEXT NOT NULL,
-  UNIQUE (callback, query)
+  UNIQUE (owner, callback, query)
 );
 CREATE TABLE IF NOT EXISTS outbox (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -32,6 +32,7 @@ import {
   extractKeys,
   idempotencySchemaSql,
   migrateSql,
+  subscriptionsOwnerSql,
   schemaSql,
   schemaVersion,
 } from './sqlite-schema.js';
@@ -200,6 +201,7 @@ function migrate(db: Database.Database): void {
         .all() as { id: string; endDateTime: unknown }[];
       for (const row of rows) update.run(sqlDateTimeMs(row.endDateTime), row.id);
     }
+    if (version < 4) db.exec(subscriptionsOwnerSql(db));
     db.pragma(`user_version = ${schemaVersion}`);
   }).immediate();
 }
@@ -321,10 +323,10 @@ export function openSqliteStore(options: SqliteOptions): Store {
       `SELECT (SELECT COUNT(*) FROM deliveries) + (SELECT COUNT(*) FROM outbox) AS n`,
     ),
     insertSub: db.prepare(
-      `INSERT INTO subscriptions (id, callback, query, doc) VALUES (@id, @callback, @query, @doc)`,
+      `INSERT INTO subscriptions (id, owner, callback, query, doc) VALUES (@id, @owner, @callback, @query, @doc)`,
     ),
-    findSub: db.prepare<[string, string], { doc: string }>(
-      `SELECT doc FROM subscriptions WHERE callback = ? AND query = ?`,
+    findSub: db.prepare<[string, string, string], { doc: string }>(
+      `SELECT doc FROM subscriptions WHERE owner = ? AND callback = ? AND query = ?`,
     ),
     getSub: db.prepare<[string], { doc: string }>(`SELECT doc FROM subscriptions WHERE id = ?`),
     listSubs: db.prepare<[], { doc: string }>(`SELECT doc FROM subscriptions ORDER BY id`),
@@ -766,15 +768,18 @@ export function openSqliteStore(options: SqliteOptions): Store {
       write(() => {
         stmt.insertSub.run({
           id: sub.id,
+          owner: sub.owner ?? '',
           callback: sub.callback,
           query: sub.query ?? '',
           doc: JSON.stringify(sub),
         });
         return sub;
       }),
-    findSubscription: (callback, query) => run(() => parseSub(stmt.findSub.get(callback, query))),
+    findSubscription: (callback, query, owner) =>
+      run(() => parseSub(stmt.findSub.get(owner ?? '', callback, query))),
     getSubscription: (id) => run(() => parseSub(stmt.getSub.get(id))),
-    // The owner travels inside doc (the whole stored subscription): no column of its own.
+    // The owner travels inside doc (the whole stored subscription); its column ('' for none)
+    // only makes the (owner, callback, query) key unique.
     listSubscriptions: (owner) =>
       run(() =>
         stmt.listSubs

@@ -210,8 +210,14 @@ export interface Store {
   /** Removes carts expired at `nowMs`; returns how many. */
   purgeExpired(nowMs: number): Promise<number>;
 
+  /**
+   * Throws CONFLICT when the same owner (or, without one, the admin side) already has a
+   * subscription with this callback and query: uniqueness is per owner, so one tenant's
+   * subscription neither blocks nor reveals another's.
+   */
   createSubscription(sub: StoredSubscription): Promise<StoredSubscription>;
-  findSubscription(callback: string, query: string): Promise<StoredSubscription | undefined>;
+  /** The subscription of `owner` (undefined: one without an owner) with this callback and query. */
+  findSubscription(callback: string, query: string, owner?: string): Promise<StoredSubscription | undefined>;
   getSubscription(id: string): Promise<StoredSubscription | undefined>;
   /** Every subscription by id; with `owner`, only those that party created. */
   listSubscriptions(owner?: string): Promise<StoredSubscription[]>;

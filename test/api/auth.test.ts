@@ -404,6 +404,31 @@ describe('Owner isolation (AUTH_OWNER_CLAIM)', () => {
       );
     });
 
+    it('are unique per owner: two parties may use the same callback and query; one party twice is 409', async () => {
+      const kate = await as('kate', hub);
+      const liam = await as('liam', hub);
+      const admin = await as(undefined, 'shoppingCart:admin');
+      const body = {
+        callback: `${listenerA.url}/shared-${Date.now()}`,
+        query: 'eventType=ShoppingCartCreateEvent',
+      };
+      const k = await call(server, 'POST', '/hub', body, kate);
+      const l = await call(server, 'POST', '/hub', body, liam);
+      expect([k.status, l.status]).to.deep.equal([201, 201]);
+      expect(l.body.id).to.not.equal(k.body.id);
+      expect(expectTmfError(await call(server, 'POST', '/hub', body, kate), 409).reason).to.equal(
+        'Duplicate subscription',
+      );
+      // The admin side (no owner) is one more owner of its own: once, then 409.
+      expect((await call(server, 'POST', '/hub', body, admin)).status).to.equal(201);
+      expectTmfError(await call(server, 'POST', '/hub', body, admin), 409);
+      expect((await call(server, 'GET', '/hub', undefined, liam)).body).to.deep.equal([l.body]);
+      const owners = (await server.store.listSubscriptions())
+        .filter((x) => x.callback === body.callback)
+        .map((x) => x.owner ?? '(none)');
+      expect(owners).to.have.members(['kate', 'liam', '(none)']);
+    });
+
     it('deliver only events about carts the subscriber may read, whatever its query says', async () => {
       const ivy = await as('ivy', `${hub} ${rw}`);
       const jack = await as('jack', rw);

@@ -661,7 +661,8 @@ export function runStoreContract(
         const c = { id: 'own-c', callback: 'http://l/oc', query: '' };
         for (const sub of [a, b, c]) await s.createSubscription(sub);
         expect(await s.getSubscription('own-a')).to.deep.equal(a);
-        expect(await s.findSubscription('http://l/ob', '')).to.deep.equal(b);
+        expect(await s.findSubscription('http://l/ob', '', 'bob')).to.deep.equal(b);
+        expect(await s.findSubscription('http://l/ob', '')).to.equal(undefined);
         expect(await s.listSubscriptions('alice')).to.deep.equal([a]);
         expect(await s.listSubscriptions('bob')).to.deep.equal([b]);
         expect(await s.listSubscriptions('nobody')).to.deep.equal([]);
@@ -680,6 +681,20 @@ export function runStoreContract(
         );
         await s.createSubscription({ id: 'dup-3', callback: 'http://l/d', query: 'q=2' });
         expect((await s.listSubscriptions()).map((x) => x.id)).to.deep.equal(['dup-1', 'dup-3']);
+      });
+
+      test('a subscription is unique per owner: another owner may use the same callback and query', async (s) => {
+        const a = { id: 'po-a', callback: 'http://l/po', query: 'q=1', owner: 'alice' };
+        const b = { id: 'po-b', callback: 'http://l/po', query: 'q=1', owner: 'bob' };
+        const admin = { id: 'po-c', callback: 'http://l/po', query: 'q=1' };
+        for (const sub of [a, b, admin]) await s.createSubscription(sub);
+        expect(await s.findSubscription('http://l/po', 'q=1', 'alice')).to.deep.equal(a);
+        expect(await s.findSubscription('http://l/po', 'q=1', 'bob')).to.deep.equal(b);
+        expect(await s.findSubscription('http://l/po', 'q=1')).to.deep.equal(admin);
+        expect(await s.findSubscription('http://l/po', 'q=1', 'carol')).to.equal(undefined);
+        await expectAppError(s.createSubscription({ ...a, id: 'po-a2' }), 'CONFLICT');
+        await expectAppError(s.createSubscription({ ...admin, id: 'po-c2' }), 'CONFLICT');
+        expect((await s.listSubscriptions()).map((x) => x.id)).to.deep.equal(['po-a', 'po-b', 'po-c']);
       });
 
       test('deleting a subscription drops its deliveries', async (s) => {

@@ -62,6 +62,55 @@ if (uri) {
     });
   });
 
+  describe('MongoDB store: subscriptions of an older version', () => {
+    it('replaces the (callback, query) index with (owner, callback, query), keeping every subscription', async () => {
+      const dbName = freshDbName();
+      const admin = new MongoClient(uri, { serverSelectionTimeoutMS: 2000 });
+      try {
+        // As an older version left it: one unique index for everyone, the owner only inside doc.
+        const old = admin
+          .db(dbName)
+          .collection<{ _id: string; callback: string; query: string; doc: object }>('subscriptions');
+        await old.createIndex({ callback: 1, query: 1 }, { name: 'callbackQuery', unique: true });
+        const subs = [
+          { id: 'm1', callback: 'http://l/a', query: '', owner: 'alice' },
+          { id: 'm2', callback: 'http://l/b', query: 'q=1' },
+        ];
+        for (const sub of subs) {
+          await old.insertOne({ _id: sub.id, callback: sub.callback, query: sub.query, doc: sub });
+        }
+        for (let open = 0; open < 2; open++) {
+          // Twice: the second start finds the work done and changes nothing.
+          const store = await openMongoStore({ uri, dbName, ttlIndex: false });
+          try {
+            expect((await store.listSubscriptions()).slice(0, 2)).to.deep.equal(subs);
+            expect(await store.findSubscription('http://l/a', '', 'alice')).to.deep.equal(subs[0]);
+            expect(await store.findSubscription('http://l/b', 'q=1')).to.deep.equal(subs[1]);
+            if (open === 0) {
+              await store.createSubscription({ id: 'm3', callback: 'http://l/a', query: '', owner: 'bob' });
+            }
+            const dup = await store
+              .createSubscription({ id: 'm4', callback: 'http://l/b', query: 'q=1' })
+              .then(
+                () => undefined,
+                (e: unknown) => e,
+              );
+            expect(dup).to.be.instanceOf(AppError);
+            expect((dup as AppError).code).to.equal('CONFLICT');
+          } finally {
+            await store.close();
+          }
+        }
+        const names = (await old.indexes()).map((i) => i.name);
+        expect(names).to.include('ownerCallbackQuery');
+        expect(names).to.not.include('callbackQuery');
+      } finally {
+        await admin.db(dbName).dropDatabase();
+        await admin.close();
+      }
+    });
+  });
+
   describe('MongoDB regex translation (src/query/mongo.ts) on the server', () => {
     const subjects = [
       '',

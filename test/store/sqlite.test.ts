@@ -4,12 +4,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
+import { AppError } from '../../src/errors.js';
 import { parseListQuery } from '../../src/query/parse.js';
 import { schemaSql, schemaVersion } from '../../src/store/sqlite-schema.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import { expect } from 'chai';
 import { runStoreContract } from './contract.js';
+
+async function expectConflict(p: Promise<unknown>): Promise<void> {
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).to.be.instanceOf(AppError);
+  expect((error as AppError).code).to.equal('CONFLICT');
+}
 
 function openTempSqlite(): Promise<Store> {
   const dir = mkdtempSync(join(tmpdir(), 'tmf663-contract-'));
@@ -134,6 +144,54 @@ describe('SQLite store: documents as JSONB', () => {
       const check = new Database(path, { readonly: true });
       expect(check.pragma('user_version', { simple: true })).to.equal(schemaVersion);
       check.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rebuilds the subscriptions of a layout-3 file as unique per owner, keeping every one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tmf663-migrate4-'));
+    const path = join(dir, 'c.db');
+    try {
+      // A version-3 file: subscriptions unique on (callback, query) for everyone, the owner only
+      // inside the document.
+      const old = new Database(path);
+      old.exec(schemaSql);
+      old.exec(`CREATE TABLE subscriptions (
+        id TEXT PRIMARY KEY, callback TEXT NOT NULL, query TEXT NOT NULL, doc TEXT NOT NULL,
+        UNIQUE (callback, query))`);
+      const subs = [
+        { id: 's1', callback: 'http://l/a', query: '', owner: 'alice' },
+        { id: 's2', callback: 'http://l/b', query: 'eventType=ShoppingCartCreateEvent' },
+      ];
+      const insert = old.prepare(`INSERT INTO subscriptions (id, callback, query, doc) VALUES (?, ?, ?, ?)`);
+      for (const s of subs) insert.run(s.id, s.callback, s.query, JSON.stringify(s));
+      old.pragma('user_version = 3');
+      old.close();
+
+      const store = openSqliteStore({ path, synchronous: 'normal' });
+      try {
+        expect(await store.listSubscriptions()).to.deep.equal(subs);
+        expect(await store.findSubscription('http://l/a', '', 'alice')).to.deep.equal(subs[0]);
+        expect(await store.findSubscription('http://l/b', subs[1]!.query)).to.deep.equal(subs[1]);
+        // Another owner may now take alice's callback and query; alice may not twice.
+        await store.createSubscription({ id: 's3', callback: 'http://l/a', query: '', owner: 'bob' });
+        await expectConflict(
+          store.createSubscription({ id: 's4', callback: 'http://l/a', query: '', owner: 'alice' }),
+        );
+      } finally {
+        await store.close();
+      }
+      const check = new Database(path, { readonly: true });
+      expect(check.pragma('user_version', { simple: true })).to.equal(schemaVersion);
+      check.close();
+      // Opening the migrated file again changes nothing.
+      const again = openSqliteStore({ path, synchronous: 'normal' });
+      try {
+        expect((await again.listSubscriptions()).map((s) => s.id)).to.deep.equal(['s1', 's2', 's3']);
+      } finally {
+        await again.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,8 +4,8 @@
  * one answered instead of creating again. The algorithm (README, "Safe retries"):
  *
  * 1. No header: the request runs as ever. A malformed key is a 400.
- * 2. The key is looked up for the caller (the token's subject when authentication is on, everyone
- *    otherwise) together with a fingerprint of the operation and its body (key order ignored).
+ * 2. The key is looked up for the caller (under owner isolation the party, else the token's subject,
+ *    when authentication is on; everyone otherwise; a token naming neither is a 400) together with a fingerprint of the operation and its body (key order ignored).
  * 3. A request of this process holding the key: a different fingerprint is a 422 at once; the
  *    same one waits for that request and takes its outcome (its answer, or its refusal; after a
  *    4xx, which created nothing, it goes on at step 4).
@@ -96,11 +96,21 @@ const fingerprintOf = (operation: string, body: unknown): string =>
     .update(canonicalJson(body ?? null))
     .digest('base64url');
 
-/** Who the key belongs to: keys of different callers never meet. */
+/**
+ * Who the key belongs to: keys of different callers never meet. Under owner isolation the party
+ * (the owner claim) is the caller, as it is for carts; otherwise the token's subject. A token with
+ * neither cannot be told apart from another such token, so its key is refused rather than shared.
+ */
 function scopeOf(req: Request): string {
   const principal = principalOf(req);
   if (principal === undefined) return '';
-  return `sub:${principal.subject ?? ''}`;
+  if (principal.owner !== undefined) return `owner:${principal.owner}`;
+  if (principal.subject !== undefined && principal.subject !== '') return `sub:${principal.subject}`;
+  throw new AppError(
+    'BAD_REQUEST',
+    'Idempotency-Key needs a caller',
+    'The token names no caller (no "sub" claim, and no owner claim), so an Idempotency-Key cannot be kept apart from other callers\' keys; send the request without one, or with a token that has a "sub"',
+  );
 }
 
 function replay(res: Response, answer: RememberedAnswer): void {

@@ -272,6 +272,62 @@ describe('Idempotency-Key with authentication on', () => {
   });
 });
 
+describe('Idempotency-Key under owner isolation (AUTH_OWNER_CLAIM), tokens without `sub`', () => {
+  const secret = new TextEncoder().encode('an idempotency owner secret of 32+ bytes');
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({
+      AUTH_MODE: 'jwt',
+      AUTH_SECRET: new TextDecoder().decode(secret),
+      AUTH_OWNER_CLAIM: 'party_id',
+    });
+  });
+  after(async () => {
+    await server.stop();
+  });
+  const bearerOf = async (claims: Record<string, string>) => ({
+    Authorization: `Bearer ${await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(secret)}`,
+  });
+  const rw = 'shoppingCart:read shoppingCart:write';
+
+  it('scopes keys by the party: two parties with one key and one body get a cart each', async () => {
+    const k = key();
+    const name = `owner-scoped-${k}`;
+    const alice = await bearerOf({ scope: rw, party_id: 'alice' });
+    const bob = await bearerOf({ scope: rw, party_id: 'bob' });
+    const a1 = await call(server, 'POST', '/shoppingCart', { name }, { ...alice, ...withKey(k) });
+    const b1 = await call(server, 'POST', '/shoppingCart', { name }, { ...bob, ...withKey(k) });
+    expect([a1.status, b1.status]).to.deep.equal([201, 201]);
+    expect(b1.headers.get('idempotent-replayed')).to.equal(null);
+    expect(b1.body.id).to.not.equal(a1.body.id);
+    // Each replay is the party's own cart.
+    const a2 = await call(server, 'POST', '/shoppingCart', { name }, { ...alice, ...withKey(k) });
+    const b2 = await call(server, 'POST', '/shoppingCart', { name }, { ...bob, ...withKey(k) });
+    expect(essence(a2)).to.deep.equal(essence(a1));
+    expect(essence(b2)).to.deep.equal(essence(b1));
+    const list = async (who: Record<string, string>) =>
+      (await call(server, 'GET', `/shoppingCart?name=${name}&fields=id`, undefined, who)).body.map(
+        (c: { id: string }) => c.id,
+      );
+    expect(await list(alice)).to.deep.equal([a1.body.id]);
+    expect(await list(bob)).to.deep.equal([b1.body.id]);
+  });
+
+  it('refuses a key from a token naming no caller (admin without sub): 400, nothing created', async () => {
+    const k = key();
+    const name = `no-caller-${k}`;
+    const admin = await bearerOf({ scope: 'shoppingCart:admin' });
+    const refused = await call(server, 'POST', '/shoppingCart', { name }, { ...admin, ...withKey(k) });
+    const error = expectTmfError(refused, 400);
+    expect(error.code).to.equal('BAD_REQUEST');
+    expect(error.message).to.contain('sub');
+    const list = await call(server, 'GET', `/shoppingCart?name=${name}&fields=id`, undefined, admin);
+    expect(list.headers.get('x-total-count')).to.equal('0');
+    // Without the key the same request runs as ever.
+    expect((await call(server, 'POST', '/shoppingCart', { name }, admin)).status).to.equal(201);
+  });
+});
+
 describe('Idempotency-Key from a browser (CORS_ORIGINS)', () => {
   const origin = 'https://shop.example.com';
   let server: TestServer;

@@ -29,12 +29,20 @@ export type ErrorCode = (typeof errorCodes)[number];
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly reason: string;
+  /**
+   * Set where the error is raised, by code that knows the failed operation stored nothing (the
+   * SQLite write queue gave up waiting for the lock before its transaction began, or the
+   * transaction rolled back). An Idempotency-Key held by the request is then given up at once
+   * instead of staying taken for its lease (src/http/idempotency.ts). Never inferred from the code.
+   */
+  readonly nothingStored: boolean;
 
-  constructor(code: ErrorCode, reason: string, message?: string) {
+  constructor(code: ErrorCode, reason: string, message?: string, options: { nothingStored?: boolean } = {}) {
     super(message ?? reason);
     this.name = 'AppError';
     this.code = code;
     this.reason = reason;
+    this.nothingStored = options.nothingStored ?? false;
   }
 }
 

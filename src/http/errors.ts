@@ -185,6 +185,8 @@ export function errorHandler(log: (err: unknown) => void): ErrorRequestHandler {
     }
     const appError = toAppError(err);
     if (appError.code === 'INTERNAL') log(err);
+    // For the Idempotency-Key middleware, which sees the answer go out: did it store nothing?
+    res.locals.error = appError;
     sendError(res, appError);
   };
 }

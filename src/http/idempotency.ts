@@ -13,8 +13,10 @@
  *    across processes too):
  *    - claimed: the request runs, and its answer decides the record. 2xx: the answer (status,
  *      Location, ETag, Content-Type, body) is stored for IDEMPOTENCY_TTL before it is sent.
- *      4xx: nothing was created, the key is given up and a retry runs afresh. 5xx: whether
- *      something was created is unknown, so the key stays taken until its lease ends.
+ *      4xx: nothing was created, the key is given up and a retry runs afresh; so is a 5xx whose
+ *      error is marked `nothingStored` where it was raised (AppError). Any other 5xx (such as
+ *      the request deadline passing while the handler runs): whether something was created is
+ *      unknown, so the key stays taken until its lease ends.
  *    - held with another fingerprint: 422 IDEMPOTENCY_KEY_REUSED.
  *    - held and answered: the stored answer is sent again, with `Idempotent-Replayed: true`.
  *    - held, not answered (in flight in another process, or after a 5xx): 409
@@ -139,6 +141,26 @@ export function idempotency(options: IdempotencyOptions): RequestHandler {
   const inFlight = new Map<string, { fingerprint: string; done: Promise<Outcome> }>();
 
   /**
+   * Gives a key up. The failure that makes a request give its key up may keep the store from
+   * taking the release too (the SQLite write lock still held by another process): then the
+   * release is tried again in the background, every 250 ms, until it is taken or the lease ends
+   * anyway; the answer does not wait for it, and retries meanwhile get 409 with Retry-After.
+   */
+  const release = async (scope: string, key: string, token: string, leaseEnd: number): Promise<void> => {
+    try {
+      await store.releaseIdempotencyKey(scope, key, token);
+    } catch {
+      const again = (): void => {
+        if (options.now().getTime() >= leaseEnd) return;
+        store.releaseIdempotencyKey(scope, key, token).catch(() => {
+          setTimeout(again, 250).unref();
+        });
+      };
+      setTimeout(again, 250).unref();
+    }
+  };
+
+  /**
    * Lets the request run while holding the key: its answer is stored (2xx) before it is sent,
    * or the key given up (4xx) or kept until its lease ends (5xx); `finish` runs either way.
    */
@@ -148,6 +170,7 @@ export function idempotency(options: IdempotencyOptions): RequestHandler {
     scope: string,
     key: string,
     token: string,
+    leaseEnd: number,
     finish: (outcome: Outcome) => void,
   ): void => {
     const end = res.end.bind(res) as (...args: unknown[]) => Response;
@@ -166,9 +189,11 @@ export function idempotency(options: IdempotencyOptions): RequestHandler {
         const expiresAt = options.now().getTime() + options.retentionMs;
         outcome = { answer };
         settle = () => store.completeIdempotencyKey(scope, key, token, answer, expiresAt);
-      } else if (status < 500) {
+      } else if (status < 500 || (res.locals.error as AppError | undefined)?.nothingStored === true) {
+        // A 4xx created nothing; nor did a 5xx whose error says so where it was raised (the
+        // SQLite lock timeout before the transaction began): a retry runs afresh at once.
         outcome = { retry: true };
-        settle = () => store.releaseIdempotencyKey(scope, key, token);
+        settle = () => release(scope, key, token, leaseEnd);
       } else {
         outcome = { error: inUse('The first request with this Idempotency-Key failed; retry later') };
         settle = () => Promise.resolve();
@@ -236,16 +261,16 @@ export function idempotency(options: IdempotencyOptions): RequestHandler {
       inFlight.set(local, { fingerprint, done });
       const token = options.newToken();
       let claim: IdempotencyClaim;
+      const nowMs = options.now().getTime();
+      const lease = nowMs + 2 * options.requestTimeoutMs;
       try {
-        const nowMs = options.now().getTime();
-        const lease = nowMs + 2 * options.requestTimeoutMs;
         claim = await store.claimIdempotencyKey({ scope, key, fingerprint, token, expiresAt: lease }, nowMs);
       } catch (e) {
         finish({ retry: true });
         throw e;
       }
       if (claim.claimed) {
-        runHolding(res, next, scope, key, token, finish);
+        runHolding(res, next, scope, key, token, lease, finish);
         return;
       }
       const { record } = claim;

@@ -159,12 +159,15 @@ function run<T>(fn: () => T): Promise<T> {
 const isBusy = (e: unknown): boolean =>
   e instanceof Database.SqliteError && (e.code === 'SQLITE_BUSY' || e.code.startsWith('SQLITE_BUSY_'));
 
-/** Driver failures (disk full, locked for too long, corrupt file) as errors the API can answer. */
-function toStoreError(e: unknown): unknown {
+/**
+ * Driver failures (disk full, locked for too long, corrupt file) as errors the API can answer;
+ * `nothingStored` when the caller knows the failed transaction committed nothing.
+ */
+function toStoreError(e: unknown, options: { nothingStored?: boolean } = {}): unknown {
   if (isAppError(e) || !(e instanceof Database.SqliteError)) return e;
   if (e.code.startsWith('SQLITE_CONSTRAINT'))
     return new AppError('CONFLICT', 'Conflict', 'The resource already exists');
-  return new AppError('STORE_UNAVAILABLE', 'Store unavailable', `SQLite: ${e.code}`);
+  return new AppError('STORE_UNAVAILABLE', 'Store unavailable', `SQLite: ${e.code}`, options);
 }
 
 function guard<T>(fn: () => T): T {
@@ -479,6 +482,8 @@ export function openSqliteStore(options: SqliteOptions): Store {
       'STORE_UNAVAILABLE',
       'Store unavailable',
       `SQLite: the write lock stayed taken by other processes for ${lockTimeoutMs} ms`,
+      // Given up before its transaction began: the write was never applied.
+      { nothingStored: true },
     );
   /** Back-off before trying the lock again: 1, 2, 4 ms, then 4-8 ms with jitter. */
   const backoffMs = (): number => (busyTries <= 3 ? 2 ** (busyTries - 1) : 4 + Math.random() * 4);
@@ -518,8 +523,9 @@ export function openSqliteStore(options: SqliteOptions): Store {
         if (queue.length > 0) planAfter(backoffMs());
         return;
       }
-      const error = toStoreError(e);
-      for (const w of batch) w.reject(error); // nothing of the batch was committed
+      // BEGIN or COMMIT failed and the transaction rolled back: nothing of the batch was committed.
+      const error = toStoreError(e, { nothingStored: true });
+      for (const w of batch) w.reject(error);
       plan();
       return;
     }

@@ -4,9 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { SignJWT } from 'jose';
 import { loadConfig } from '../../src/config.js';
+import { AppError } from '../../src/errors.js';
+import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
 import { startServer } from '../../src/server.js';
 import {
   call,
@@ -325,6 +329,134 @@ describe('Idempotency-Key under owner isolation (AUTH_OWNER_CLAIM), tokens witho
     expect(list.headers.get('x-total-count')).to.equal('0');
     // Without the key the same request runs as ever.
     expect((await call(server, 'POST', '/shoppingCart', { name }, admin)).status).to.equal(201);
+  });
+});
+
+describe('Idempotency-Key after a 5xx', () => {
+  // The store of the run, with createCart failing or stalling when a test says so.
+  let failNext: AppError | undefined;
+  let gate: Promise<void> | undefined;
+  let server: TestServer;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tmf663-idem-5xx-'));
+    const store = await openTestStore(join(dir, 'f.db'));
+    const faulty: Store = {
+      ...store,
+      createCart: async (...args) => {
+        const error = failNext;
+        failNext = undefined;
+        if (error) throw error;
+        if (gate) await gate;
+        return store.createCart(...args);
+      },
+    };
+    // A deadline short enough for the stalled request to pass it, long enough for the others;
+    // the key's lease (twice the deadline) outlasts the stalled test.
+    server = await startTestServer({ REQUEST_TIMEOUT_MS: '3000' }, { store: faulty });
+  });
+  after(async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives the key up at once when the error says nothing was stored, so the retry creates the cart', async () => {
+    const k = key();
+    const name = `nothing-stored-${k}`;
+    failNext = new AppError('STORE_UNAVAILABLE', 'Store unavailable', 'SQLite: lock timeout', {
+      nothingStored: true,
+    });
+    const failed = await call(server, 'POST', '/shoppingCart', { name }, withKey(k));
+    expect(expectTmfError(failed, 503).code).to.equal('STORE_UNAVAILABLE');
+    expect(await cartsNamed(server, name)).to.equal(0);
+    const retried = await call(server, 'POST', '/shoppingCart', { name }, withKey(k));
+    expect(retried.status).to.equal(201);
+    expect(retried.headers.get('idempotent-replayed')).to.equal(null);
+    expect(await cartsNamed(server, name)).to.equal(1);
+    const replayed = await call(server, 'POST', '/shoppingCart', { name }, withKey(k));
+    expect(essence(replayed)).to.deep.equal(essence(retried));
+  });
+
+  it('keeps the key when a 5xx does not say nothing was stored (409 with Retry-After)', async () => {
+    const k = key();
+    const name = `unmarked-${k}`;
+    failNext = new AppError('STORE_UNAVAILABLE', 'Store unavailable', 'unknown outcome');
+    expectTmfError(await call(server, 'POST', '/shoppingCart', { name }, withKey(k)), 503);
+    const retried = await call(server, 'POST', '/shoppingCart', { name }, withKey(k));
+    expect(expectTmfError(retried, 409).code).to.equal('IDEMPOTENCY_KEY_IN_USE');
+    expect(retried.headers.get('retry-after')).to.equal('1');
+  });
+
+  it('keeps the key when the request deadline passes while the handler runs (the outcome is unknown)', async () => {
+    const k = key();
+    const name = `deadline-${k}`;
+    let open: () => void = () => undefined;
+    gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    try {
+      const late = await call(server, 'POST', '/shoppingCart', { name }, withKey(k));
+      expect(expectTmfError(late, 503).code).to.equal('SERVICE_UNAVAILABLE');
+    } finally {
+      gate = undefined;
+      open();
+    }
+    // The stalled create goes on and commits; the key must not let a retry make a second cart.
+    const deadline = Date.now() + 10_000;
+    while ((await cartsNamed(server, name)) === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(await cartsNamed(server, name)).to.equal(1);
+    const retried = await call(server, 'POST', '/shoppingCart', { name }, withKey(k));
+    expect(expectTmfError(retried, 409).code).to.equal('IDEMPOTENCY_KEY_IN_USE');
+    expect(await cartsNamed(server, name)).to.equal(1);
+  });
+});
+
+describe('Idempotency-Key after an SQLite lock timeout (another process holds the write lock)', () => {
+  it('answers 503 and gives the key up, so a retry once the lock is free creates the cart', async function () {
+    if (process.env.STORE === 'mongodb') this.skip(); // SQLite's write lock; the 5xx tests above run on both
+    const dir = mkdtempSync(join(tmpdir(), 'tmf663-idem-lock-'));
+    const path = join(dir, 'l.db');
+    const store = openSqliteStore({ path, synchronous: 'normal', lockTimeoutMs: 50 });
+    const holder = new Database(path, { timeout: 0 });
+    let lockNext = false;
+    // Another process takes the lock after the key was claimed, just before the cart's write.
+    const locking: Store = {
+      ...store,
+      createCart: (...args) => {
+        if (lockNext) holder.exec('BEGIN IMMEDIATE');
+        lockNext = false;
+        return store.createCart(...args);
+      },
+    };
+    const server = await startTestServer({}, { store: locking });
+    try {
+      const k = key();
+      const name = `locked-${k}`;
+      lockNext = true;
+      const locked = await call(server, 'POST', '/shoppingCart', { name }, withKey(k));
+      expect(expectTmfError(locked, 503).code).to.equal('STORE_UNAVAILABLE');
+      expect(locked.headers.get('retry-after')).to.equal('1');
+      expect(holder.inTransaction, 'the lock was taken by the other connection').to.equal(true);
+      holder.exec('COMMIT');
+      // The release waited for the same lock and failed; it is tried again in the background.
+      // Meanwhile a retry is told to wait (409), never given a second cart.
+      const deadline = Date.now() + 10_000;
+      let retried = await call(server, 'POST', '/shoppingCart', { name }, withKey(k));
+      while (retried.status === 409 && Date.now() < deadline) {
+        expect(expectTmfError(retried, 409).code).to.equal('IDEMPOTENCY_KEY_IN_USE');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        retried = await call(server, 'POST', '/shoppingCart', { name }, withKey(k));
+      }
+      expect(retried.status).to.equal(201);
+      expect(retried.headers.get('idempotent-replayed')).to.equal(null);
+      expect(await cartsNamed(server, name)).to.equal(1);
+    } finally {
+      holder.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -77,6 +77,8 @@ describe('SQLite store: the write lock, shared with other connections', () => {
     const error = await rejection(s.createCart({ id: 'late' }, meta, []));
     expect(error.code).to.equal('STORE_UNAVAILABLE');
     expect(error.message).to.match(/write lock stayed taken by other processes for 50 ms/);
+    // Said where it is raised, so an Idempotency-Key held by the request is given up at once.
+    expect(error.nothingStored).to.equal(true);
     holder.exec('COMMIT');
     expect(await s.getCart('late', t0)).to.equal(undefined);
     expect((await s.createCart({ id: 'later' }, meta, [])).version, 'the next write goes through').to.equal(

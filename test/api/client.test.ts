@@ -169,6 +169,45 @@ describe('The typed client against the server', () => {
     expect(net.calls[2]?.headers.get('Idempotency-Key')).to.not.equal(keys[0]);
   });
 
+  it('retries a 409 IDEMPOTENCY_KEY_IN_USE after its Retry-After, but not a 409 CONFLICT', async () => {
+    const party = newParty();
+    const waits: (number | undefined)[] = [];
+    const inUse = () =>
+      new Response(
+        JSON.stringify({ '@type': 'Error', code: 'IDEMPOTENCY_KEY_IN_USE', reason: 'r', status: '409' }),
+        { status: 409, headers: { 'Content-Type': 'application/json;charset=utf-8', 'Retry-After': '2' } },
+      );
+    const net = scriptedFetch((request, n) => (n === 1 ? Promise.resolve(inUse()) : fetch(request)));
+    const retrying = createShoppingCartClient({
+      baseUrl: server.url,
+      fetch: net.fetch,
+      retry: {
+        backoff: (_attempt, retryAfterMs) => {
+          waits.push(retryAfterMs);
+          return Promise.resolve();
+        },
+      },
+    });
+    const created = await retrying.carts.create({ relatedParty: [party] });
+    expect(created.cart.id).to.be.a('string');
+    expect(waits).to.deep.equal([2000]);
+    expect(net.calls.map((r) => r.headers.get('Idempotency-Key'))).to.satisfy(
+      (keys: string[]) => keys.length === 2 && keys[0] === keys[1],
+    );
+    // A duplicate subscription is a 409 CONFLICT: repeating it cannot help, so it is thrown at once.
+    const callback = `http://127.0.0.1:9/dup-${randomUUID()}`;
+    await retrying.hub.subscribe({ callback, query: '' });
+    const before = net.calls.length;
+    const error = await retrying.hub.subscribe({ callback, query: '' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(TmfApiError);
+    expect((error as TmfApiError).status).to.equal(409);
+    expect(net.calls.length - before).to.equal(1);
+    expect(waits).to.deep.equal([2000]);
+  });
+
   it('retries 5xx answers of safe requests a bounded number of times, and never an unguarded PATCH', async () => {
     const party = newParty();
     const backoffs: number[] = [];

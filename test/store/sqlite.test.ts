@@ -10,6 +10,7 @@ import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import { expect } from 'chai';
 import { runStoreContract } from './contract.js';
+import { regexAtScale } from './regex-scale.js';
 
 function openTempSqlite(): Promise<Store> {
   const dir = mkdtempSync(join(tmpdir(), 'tmf663-contract-'));
@@ -172,3 +173,5 @@ describe('SQLite store: documents as JSONB', () => {
     }
   });
 });
+
+regexAtScale('SQLite store', openTempSqlite, 20_000);

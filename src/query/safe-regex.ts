@@ -216,7 +216,7 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 export interface RegexScanOptions {
   /** Rows in the first slice. */
   first?: number;
-  /** Most rows in one slice, whatever the regex work (bounds the rest of a slice's cost). */
+  /** Most rows in one slice, whatever the regex work (bounds the rest of a slice's cost): 2,000. */
   most?: number;
   /** Units one slice may spend (regexBudget). */
   sectionBudget?: number;
@@ -230,14 +230,15 @@ export interface RegexScanOptions {
  * first. `slice(size)` handles up to `size` more candidates and reports how many it took and
  * whether any remain; it must have no effect until it returns, because a slice that runs past
  * the budget is retried with half the rows (a single row over the budget is the 400). Slice sizes
- * follow the work measured per row, aiming at half the budget. Past requestBudget in all, the
+ * follow the work measured per row, aiming at a quarter of the budget: the rest of a slice's cost
+ * (reading and decoding the candidates) is not metered. Past requestBudget in all, the
  * scan throws RegexRequestBudgetExceeded.
  */
 export async function regexScan(
   slice: (size: number) => { taken: number; done: boolean },
   options: RegexScanOptions = {},
 ): Promise<void> {
-  const most = options.most ?? 5_000;
+  const most = options.most ?? 2_000;
   const sectionBudget = options.sectionBudget ?? regexBudget;
   const requestBudget = options.requestBudget ?? regexRequestBudget;
   let size = Math.min(options.first ?? 500, most);
@@ -260,7 +261,7 @@ export async function regexScan(
     if (total > requestBudget) throw new RegexRequestBudgetExceeded();
     if (step.result.done) return;
     const perRow = step.spent / Math.max(step.result.taken, 1);
-    size = perRow === 0 ? most : Math.max(1, Math.min(most, Math.floor(sectionBudget / 2 / perRow)));
+    size = perRow === 0 ? most : Math.max(1, Math.min(most, Math.floor(sectionBudget / 4 / perRow)));
   }
 }
 

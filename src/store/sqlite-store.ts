@@ -621,10 +621,14 @@ export function openSqliteStore(options: SqliteOptions): Store {
     const others = { conditions: query.filter.conditions.filter((c) => c.op !== 'regex') };
     const test = compileWhere({ conditions: regex });
     const where = compileWhere(others);
+    // The slice is chosen in a subquery, so that the regex runs on its rows only (a result column
+    // of a sorted query would be computed for every candidate before the LIMIT).
     const scan = prepared(
-      `SELECT c.rowid AS r, c.id AS id, (${test.sql}) AS m FROM carts c
-       WHERE c.rowid > ? AND (c.expires_at IS NULL OR c.expires_at > ?) AND (${where.sql})
-       ORDER BY c.rowid LIMIT ?`,
+      `SELECT c.rowid AS r, c.id AS id, (${test.sql}) AS m
+       FROM (SELECT c.rowid AS k FROM carts c
+             WHERE c.rowid > ? AND (c.expires_at IS NULL OR c.expires_at > ?) AND (${where.sql})
+             ORDER BY c.rowid LIMIT ?) AS slice
+       JOIN carts c ON c.rowid = slice.k`,
     );
     const ids: string[] = [];
     let after = 0;
@@ -634,8 +638,10 @@ export function openSqliteStore(options: SqliteOptions): Store {
         id: string;
         m: number | null;
       }[];
-      for (const row of rows) if (row.m === 1) ids.push(row.id);
-      after = rows[rows.length - 1]?.r ?? after;
+      for (const row of rows) {
+        if (row.m === 1) ids.push(row.id);
+        after = Math.max(after, row.r);
+      }
       return { taken: rows.length, done: rows.length < size };
     });
     return guard(() => list(query, nowMs, { conditions: others, ids }));

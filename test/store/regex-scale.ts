@@ -16,6 +16,7 @@ export function regexAtScale(name: string, open: () => Promise<Store>, count: nu
     const now = new Date(t0).toISOString();
     const id = (i: number): string => `r${String(i).padStart(6, '0')}`;
     const description = (i: number): string => (i % 4 === 0 ? `cart-${i}` : `other-${i}`);
+    const party = (i: number): string => (i % 8 === 0 ? 'pa' : 'pb');
     let store: Store;
 
     before(async () => {
@@ -24,7 +25,11 @@ export function regexAtScale(name: string, open: () => Promise<Store>, count: nu
       for (let i = 0; i < count; i++) {
         writes.push(
           store.createCart(
-            { id: id(i), description: description(i) } as ShoppingCart,
+            {
+              id: id(i),
+              description: description(i),
+              relatedParty: [{ id: party(i), role: 'customer', '@referredType': 'Individual' }],
+            } as ShoppingCart,
             { now, expiresAt: undefined },
             [],
           ),
@@ -70,6 +75,17 @@ export function regexAtScale(name: string, open: () => Promise<Store>, count: nu
       const rest = expected.slice(1).reverse();
       expect(result.total).to.equal(rest.length);
       expect(result.items.map((c) => c.id)).to.deep.equal(rest.slice(1, 4));
+    });
+
+    it('keeps an indexed condition (relatedParty.id) together with the regex', async () => {
+      const query = parseListQuery(
+        `relatedParty.id=pa&description.regex=${encodeURIComponent(pattern)}&limit=5`,
+        { maxPageSize: 100 },
+      );
+      const result = await store.listCarts(query, t0);
+      const kept = expected.filter((i) => party(Number(i.slice(1))) === 'pa');
+      expect(result.total).to.equal(kept.length);
+      expect(result.items.map((c) => c.id)).to.deep.equal(kept.slice(0, 5));
     });
   });
 }

@@ -167,7 +167,7 @@ describe('query/safe-regex', () => {
       return { sizes, found, slice };
     };
 
-    it('sizes slices to half a section budget, halving one that overruns, and finds every match', async () => {
+    it('sizes slices to a quarter of a section budget, halving one that overruns, and finds every match', async () => {
       const s = scanner();
       let ticks = 0;
       let running = true;
@@ -178,8 +178,8 @@ describe('query/safe-regex', () => {
       setImmediate(tick);
       await regexScan(s.slice, { first: 100, sectionBudget: 150_000, requestBudget: 10_000_000 });
       running = false;
-      // 100 rows (300,000 units) overrun 150,000: retried with 50, then 25 a slice (75,000 units).
-      expect(s.sizes.slice(0, 3)).to.deep.equal([100, 50, 25]);
+      // 100 rows (300,000 units) overrun 150,000: retried with 50, then 12 a slice (a quarter).
+      expect(s.sizes.slice(0, 3)).to.deep.equal([100, 50, 12]);
       expect(s.found).to.deep.equal(rows.flatMap((r, i) => (r.startsWith('a') ? [i] : [])));
       expect(ticks).to.be.at.least(1000 / 25 - 1);
     });

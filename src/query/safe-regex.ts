@@ -10,9 +10,11 @@
  *   backreferences, no lookarounds or other `(?` constructs but `(?:` and `(?<name>`, and no group
  *   repeated by `*`, `+` or `{n,m}` (m > 1) that contains a quantifier or an alternation;
  * - the work: every search is charged about input length x weight (regexBudget says exactly)
- *   against the meter of the synchronous section it runs in (withRegexBudget: one list query, one routed event); past
- *   regexBudget the search throws RegexBudgetExceeded. At the measured worst rate (README:
- *   Hostile input) a budget's worth of searching holds the event loop well under 100 ms.
+ *   against the meter of the synchronous section it runs in (withRegexBudget: one routed event,
+ *   one slice of a list's candidates in regexScan); past regexBudget the search throws
+ *   RegexBudgetExceeded. At the measured worst rate (README: Hostile input) a budget's worth of
+ *   searching holds the event loop well under 100 ms. A list searches its candidates in slices
+ *   (regexScan), the loop turning between them, up to regexRequestBudget per request.
  * Patterns match anywhere in the value (anchor with ^ and $).
  */
 import { RE2 } from 're2-wasm';
@@ -152,7 +154,7 @@ export class RegexBudgetExceeded extends AppError {
     super(
       'BAD_REQUEST',
       'Query too expensive',
-      `the regex conditions would search more than ${regexBudget} character-weights in one request; add narrower conditions or a smaller limit`,
+      `the regex conditions would search more than ${regexBudget} character-weights in one value or event; use a lighter pattern or narrower conditions`,
     );
   }
 }
@@ -173,6 +175,93 @@ export function withRegexBudget<T>(fn: () => T, budget = regexBudget): T {
     return fn();
   } finally {
     meter = outer;
+  }
+}
+
+/**
+ * Work units one request may spend on regex searches over all its sections (regexScan): about
+ * 400,000 small values, so a regex filter over 100,000 carts still answers; past it the request
+ * is refused as too expensive. Each section stays within regexBudget and the event loop turns
+ * between sections, so the cap bounds the CPU one request takes, not how long the loop is held.
+ */
+export const regexRequestBudget = 1_000_000_000;
+
+/** A request's regex searches went past regexRequestBudget (over all its sections). */
+export class RegexRequestBudgetExceeded extends AppError {
+  constructor() {
+    super(
+      'BAD_REQUEST',
+      'Query too expensive',
+      `the regex conditions would search more than ${regexRequestBudget} character-weights in one request; add narrower conditions`,
+    );
+  }
+}
+
+/** Runs fn with a fresh meter of `budget` units; returns its result and the units it spent. */
+export function measureRegexWork<T>(fn: () => T, budget = regexBudget): { result: T; spent: number } {
+  const outer = meter;
+  const own = { remaining: budget };
+  meter = own;
+  try {
+    const result = fn();
+    return { result, spent: budget - own.remaining };
+  } finally {
+    meter = outer;
+  }
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** How regexScan sizes its slices. */
+export interface RegexScanOptions {
+  /** Rows in the first slice. */
+  first?: number;
+  /** Most rows in one slice, whatever the regex work (bounds the rest of a slice's cost): 2,000. */
+  most?: number;
+  /** Units one slice may spend (regexBudget). */
+  sectionBudget?: number;
+  /** Units the whole scan may spend (regexRequestBudget). */
+  requestBudget?: number;
+}
+
+/**
+ * Runs a regex filter over a large candidate set as a series of synchronous slices, each under
+ * its own regexBudget, letting the event loop turn (setImmediate) before every slice after the
+ * first. `slice(size)` handles up to `size` more candidates and reports how many it took and
+ * whether any remain; it must have no effect until it returns, because a slice that runs past
+ * the budget is retried with half the rows (a single row over the budget is the 400). Slice sizes
+ * follow the work measured per row, aiming at a quarter of the budget: the rest of a slice's cost
+ * (reading and decoding the candidates) is not metered. Past requestBudget in all, the
+ * scan throws RegexRequestBudgetExceeded.
+ */
+export async function regexScan(
+  slice: (size: number) => { taken: number; done: boolean },
+  options: RegexScanOptions = {},
+): Promise<void> {
+  const most = options.most ?? 2_000;
+  const sectionBudget = options.sectionBudget ?? regexBudget;
+  const requestBudget = options.requestBudget ?? regexRequestBudget;
+  let size = Math.min(options.first ?? 500, most);
+  let total = 0;
+  let first = true;
+  for (;;) {
+    if (!first) await nextTurn();
+    first = false;
+    let step: { result: { taken: number; done: boolean }; spent: number };
+    try {
+      step = measureRegexWork(() => slice(size), sectionBudget);
+    } catch (e) {
+      if (!(e instanceof RegexBudgetExceeded) || size === 1) throw e;
+      total += sectionBudget;
+      if (total > requestBudget) throw new RegexRequestBudgetExceeded();
+      size = Math.max(1, Math.floor(size / 2));
+      continue;
+    }
+    total += step.spent;
+    if (total > requestBudget) throw new RegexRequestBudgetExceeded();
+    if (step.result.done) return;
+    const perRow = step.spent / Math.max(step.result.taken, 1);
+    size = perRow === 0 ? most : Math.max(1, Math.min(most, Math.floor(sectionBudget / 4 / perRow)));
   }
 }
 

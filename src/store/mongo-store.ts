@@ -51,7 +51,7 @@ import type { ShoppingCart } from '../api-types.js';
 import { AppError } from '../errors.js';
 import type { Condition, ListQuery } from '../query/ast.js';
 import { compareForSort, matchesFilter, projectFields } from '../query/evaluate.js';
-import { withRegexBudget } from '../query/safe-regex.js';
+import { regexScan } from '../query/safe-regex.js';
 import {
   compileFilter,
   compileProjection,
@@ -624,12 +624,18 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
     const candidates = await carts
       .find(where, { projection: topLevelProjection(needed), maxTimeMS: listMaxTimeMs })
       .toArray();
-    // One regex budget for the whole filter, however many candidates (safe-regex.ts).
-    const matches = withRegexBudget(() =>
-      candidates
+    // In slices of at most one regex budget each, the loop turning between them (safe-regex.ts).
+    const matches: { id: string; doc: JsonObject }[] = [];
+    let next = 0;
+    await regexScan((size) => {
+      const slice = candidates
+        .slice(next, next + size)
         .map((r) => ({ id: r._id, doc: decodeDocument(r.doc) }))
-        .filter((c) => matchesFilter(residual, c.doc)),
-    );
+        .filter((c) => matchesFilter(residual, c.doc));
+      matches.push(...slice);
+      next = Math.min(next + size, candidates.length);
+      return { taken: size, done: next >= candidates.length };
+    });
     const byOrder = compareForSort(query.sort);
     matches.sort((a, b) => byOrder(a.doc, b.doc));
     const pageIds = matches.slice(query.offset, query.offset + query.limit).map((m) => m.id);

@@ -17,7 +17,7 @@ import type { ShoppingCart } from '../api-types.js';
 import { defaultSqliteLockTimeoutMs } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
 import type { ListQuery } from '../query/ast.js';
-import { withRegexBudget } from '../query/safe-regex.js';
+import { regexScan, withRegexBudget } from '../query/safe-regex.js';
 import {
   compileOrderBy,
   compileWhere,
@@ -614,10 +614,56 @@ export function openSqliteStore(options: SqliteOptions): Store {
     return n;
   };
 
-  const list = (query: ListQuery, nowMs: number): ListResult => {
-    const where = compileWhere(query.filter);
-    const cond = `(c.expires_at IS NULL OR c.expires_at > ?) AND (${where.sql})`;
-    const params = [nowMs, ...where.params];
+  /**
+   * A list whose filter has regex conditions runs in two phases, so that no synchronous section
+   * holds the event loop past the regex budget however many carts there are (safe-regex.ts):
+   * 1. regexScan walks the live carts that meet the other conditions in rowid order, in slices
+   *    sized to the budget, evaluating the regex conditions on each and keeping the ids that
+   *    match; the loop turns between slices.
+   * 2. The ordinary query (count, sort, page) runs over those ids with the other conditions again.
+   * A cart written between slices is judged on the version its slice read (a rowid never changes
+   * on update; a cart created meanwhile is seen if its slice has not passed yet).
+   */
+  const listWithRegex = async (query: ListQuery, nowMs: number): Promise<ListResult> => {
+    const regex = query.filter.conditions.filter((c) => c.op === 'regex');
+    const others = { conditions: query.filter.conditions.filter((c) => c.op !== 'regex') };
+    const test = compileWhere({ conditions: regex });
+    const where = compileWhere(others);
+    // The slice is chosen in a subquery, so that the regex runs on its rows only (a result column
+    // of a sorted query would be computed for every candidate before the LIMIT).
+    const scan = prepared(
+      `SELECT c.rowid AS r, c.id AS id, (${test.sql}) AS m
+       FROM (SELECT c.rowid AS k FROM carts c
+             WHERE c.rowid > ? AND (c.expires_at IS NULL OR c.expires_at > ?) AND (${where.sql})
+             ORDER BY c.rowid LIMIT ?) AS slice
+       JOIN carts c ON c.rowid = slice.k`,
+    );
+    const ids: string[] = [];
+    let after = 0;
+    await regexScan((size) => {
+      const rows = guard(() => scan.all(...test.params, after, nowMs, ...where.params, size)) as {
+        r: number;
+        id: string;
+        m: number | null;
+      }[];
+      for (const row of rows) {
+        if (row.m === 1) ids.push(row.id);
+        after = Math.max(after, row.r);
+      }
+      return { taken: rows.length, done: rows.length < size };
+    });
+    return guard(() => list(query, nowMs, { conditions: others, ids }));
+  };
+
+  const list = (
+    query: ListQuery,
+    nowMs: number,
+    matched?: { conditions: ListQuery['filter']; ids: string[] },
+  ): ListResult => {
+    const where = compileWhere(matched?.conditions ?? query.filter);
+    const only = matched === undefined ? '' : ' AND c.id IN (SELECT value FROM json_each(?))';
+    const cond = `(c.expires_at IS NULL OR c.expires_at > ?) AND (${where.sql})${only}`;
+    const params = [nowMs, ...where.params, ...(matched === undefined ? [] : [JSON.stringify(matched.ids)])];
     const total =
       query.filter.conditions.length === 0
         ? countAllLive(nowMs)
@@ -764,7 +810,11 @@ export function openSqliteStore(options: SqliteOptions): Store {
         return row ? toStored(row) : undefined;
       }),
     // The query runs synchronously: its regex searches share one budget (safe-regex.ts).
-    listCarts: (query, nowMs) => run(() => withRegexBudget(() => list(query, nowMs))),
+    // A regex filter is evaluated in slices between which the loop turns (listWithRegex).
+    listCarts: (query, nowMs) =>
+      query.filter.conditions.some((c) => c.op === 'regex')
+        ? listWithRegex(query, nowMs)
+        : run(() => withRegexBudget(() => list(query, nowMs))),
     replaceCart: (id, expected, doc, meta, events) => write(() => replace(id, expected, doc, meta, events)),
     deleteCart: (id, expected, nowMs, events) => write(() => remove(id, expected, nowMs, events)),
     updateCart: (id, nowMs, decide) => write(() => update(id, nowMs, decide)),

@@ -11,6 +11,7 @@ import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import { expect } from 'chai';
 import { runStoreContract } from './contract.js';
+import { regexAtScale } from './regex-scale.js';
 
 async function expectConflict(p: Promise<unknown>): Promise<void> {
   const error = await p.then(
@@ -230,3 +231,5 @@ describe('SQLite store: documents as JSONB', () => {
     }
   });
 });
+
+regexAtScale('SQLite store', openTempSqlite, 20_000);

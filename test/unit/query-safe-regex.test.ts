@@ -4,8 +4,10 @@ import { AppError } from '../../src/errors.js';
 import { compileSafeRegex } from '../../src/query/parse.js';
 import {
   RegexBudgetExceeded,
+  RegexRequestBudgetExceeded,
   regexBudget,
   regexProblem,
+  regexScan,
   withRegexBudget,
 } from '../../src/query/safe-regex.js';
 
@@ -144,5 +146,56 @@ describe('query/safe-regex', () => {
     expect(re.test(text)).to.equal(false);
     expect(withRegexBudget(() => re.test('b'.repeat(100)))).to.equal(true);
     expect(regexBudget).to.equal(3_000_000);
+  });
+
+  describe('regexScan: a large search in slices, the loop turning between them', () => {
+    // Each row is one search of 100 characters at weight 10: 100 x 10 + 2,000 = 3,000 units.
+    const re = compileSafeRegex('^a');
+    const rows = Array.from({ length: 1000 }, (_, i) => (i % 3 === 0 ? 'a' : 'b').repeat(100));
+    const scanner = () => {
+      const sizes: number[] = [];
+      const found: number[] = [];
+      let next = 0;
+      const slice = (size: number) => {
+        sizes.push(size);
+        const taken = rows.slice(next, next + size);
+        const hits = taken.flatMap((r, i) => (re.test(r) ? [next + i] : []));
+        found.push(...hits); // only once the slice has run to its end
+        next += taken.length;
+        return { taken: taken.length, done: next >= rows.length };
+      };
+      return { sizes, found, slice };
+    };
+
+    it('sizes slices to a quarter of a section budget, halving one that overruns, and finds every match', async () => {
+      const s = scanner();
+      let ticks = 0;
+      let running = true;
+      const tick = (): void => {
+        ticks += 1;
+        if (running) setImmediate(tick);
+      };
+      setImmediate(tick);
+      await regexScan(s.slice, { first: 100, sectionBudget: 150_000, requestBudget: 10_000_000 });
+      running = false;
+      // 100 rows (300,000 units) overrun 150,000: retried with 50, then 12 a slice (a quarter).
+      expect(s.sizes.slice(0, 3)).to.deep.equal([100, 50, 12]);
+      expect(s.found).to.deep.equal(rows.flatMap((r, i) => (r.startsWith('a') ? [i] : [])));
+      expect(ticks).to.be.at.least(1000 / 25 - 1);
+    });
+
+    it('refuses a scan past the request budget, and a single row past a section budget', async () => {
+      let caught: unknown;
+      await regexScan(scanner().slice, { sectionBudget: 150_000, requestBudget: 1_000_000 }).catch(
+        (e: unknown) => (caught = e),
+      );
+      expect(caught).to.be.instanceOf(RegexRequestBudgetExceeded);
+      expect((caught as AppError).code).to.equal('BAD_REQUEST');
+      caught = undefined;
+      await regexScan(scanner().slice, { first: 4, sectionBudget: 2_500 }).catch(
+        (e: unknown) => (caught = e),
+      );
+      expect(caught).to.be.instanceOf(RegexBudgetExceeded);
+    });
   });
 });

@@ -16,10 +16,10 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchCart } from './data.js';
+import { freePort, percentile } from './ports.js';
 
 const basePath = '/tmf-api/shoppingCart/v4';
 const now = (): number => performance.timeOrigin + performance.now();
@@ -53,19 +53,6 @@ const variantSpecs: Record<string, ListenerSpec[]> = {
   ],
 };
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => {
-        resolve(a && typeof a === 'object' ? a.port : 0);
-      });
-    });
-  });
-
-const percentile = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 const round1 = (n: number): number => Math.round(n * 10) / 10;
 
 interface Answer {

@@ -12,12 +12,12 @@
  */
 import { execSync, fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCart } from './data.js';
 import { sustained } from './events-sustained.js';
+import { freePort, percentile } from './ports.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const writesArg = process.argv.indexOf('--writes');
@@ -28,20 +28,6 @@ const roundsArg = process.argv.indexOf('--rounds');
 const rounds = roundsArg >= 0 ? Number(process.argv[roundsArg + 1]) : 5;
 const concurrency = 10;
 const basePath = '/tmf-api/shoppingCart/v4';
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => {
-        resolve(a && typeof a === 'object' ? a.port : 0);
-      });
-    });
-  });
-
-const percentile = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 async function burst(url: string): Promise<{ p50: number; p99: number; mean: number }> {
   const latencies: number[] = [];

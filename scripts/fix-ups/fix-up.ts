@@ -23,3 +23,13 @@ export function operations(doc: Json): { path: string; method: string; op: Json 
   }
   return out;
 }
+
+/** TMF630's sort query parameter, which neither v4 nor v5 declares (a fresh object per document). */
+export const sortParameter = (): Json => ({
+  name: 'sort',
+  in: 'query',
+  required: false,
+  description: 'Comma-separated attribute paths; a leading - sorts descending (TMF630)',
+  allowReserved: true,
+  schema: { type: 'string' },
+});

@@ -3,7 +3,7 @@
  * of the Swagger 2.0 file. They mend the defects listed in ../shared/guide/api-rules.md and
  * declare what the server does beyond the spec (README, "After a spec bump").
  */
-import type { FixUp, Json } from './fix-up.js';
+import { sortParameter, type FixUp, type Json } from './fix-up.js';
 
 const errorRef = { $ref: '#/components/schemas/Error' };
 const errorResponse = (description: string): Json => ({
@@ -126,14 +126,7 @@ export const fixUps: FixUp[] = [
           for (const p of (op.parameters ?? []) as Json[]) if (p.name === 'fields') p.allowReserved = true;
         }
       }
-      doc.paths['/shoppingCart'].get.parameters.push({
-        name: 'sort',
-        in: 'query',
-        required: false,
-        description: 'Comma-separated attribute paths; a leading - sorts descending (TMF630)',
-        allowReserved: true,
-        schema: { type: 'string' },
-      });
+      doc.paths['/shoppingCart'].get.parameters.push(sortParameter());
     },
   },
   {

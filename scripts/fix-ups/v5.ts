@@ -6,7 +6,7 @@
  * report of v4 -> v5. Fixed in v5 itself, so not repeated here: the ItemTotalPrice casing, the
  * savedForLater description, the missing PATCH media types. docs/contract/README.md lists them.
  */
-import { operations, type FixUp, type Json } from './fix-up.js';
+import { operations, sortParameter, type FixUp, type Json } from './fix-up.js';
 
 const errorResponse = (description: string): Json => ({
   description,
@@ -155,14 +155,7 @@ export const fixUps: FixUp[] = [
     name: 'list-query-parameters',
     apply: (doc) => {
       doc.components.parameters.Fields.allowReserved = true;
-      doc.paths['/shoppingCart'].get.parameters.push({
-        name: 'sort',
-        in: 'query',
-        required: false,
-        description: 'Comma-separated attribute paths; a leading - sorts descending (TMF630)',
-        allowReserved: true,
-        schema: { type: 'string' },
-      });
+      doc.paths['/shoppingCart'].get.parameters.push(sortParameter());
     },
   },
   {

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { ulid } from 'ulid';
 import { createCartService } from '../src/cart/cart-service.js';
-import { defaultJsonMaxDepth } from '../src/config.js';
+import { defaults } from '../src/config/config.js';
 import { openMongoStore } from '../src/store/mongo-store.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
@@ -156,7 +156,7 @@ async function seed(store: Store, n: number, port: number): Promise<string[]> {
     store,
     now: () => new Date(),
     newId: () => ulid(),
-    maxDepth: defaultJsonMaxDepth,
+    maxDepth: defaults.http.jsonMaxDepth,
     roundingMode: 'half-even',
     cartTtlMs: 365 * 86_400_000,
   });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import newman, { type NewmanRunSummary } from 'newman';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/config.js';
 import { openStore } from '../src/store/open-store.js';
 import { startServer } from '../src/server.js';
 

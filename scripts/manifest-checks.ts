@@ -3,7 +3,8 @@
  * `npm run deploy:check` (scripts/deploy-check.ts) on every values file of the chart. Each check
  * returns its problems; none means it passed.
  */
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/config.js';
+import { settings } from '../src/config/table.js';
 import { eventTypes } from '../src/events/build-event.js';
 import { basePath } from '../src/http/cart-routes.js';
 
@@ -154,14 +155,25 @@ export function manifestChecks(expect: Expectations): ManifestCheck[] {
       },
     },
     {
+      name: 'the pods get only variables the server reads (src/config/table.ts)',
+      run: (docs) => {
+        const known = new Set(settings.map((s) => s.variable));
+        return containers(docs).flatMap(({ where, container }) =>
+          Object.keys(environment(docs, container))
+            .filter((name) => !known.has(name))
+            .map((name) => `${where}: ${name} is not a setting of the server`),
+        );
+      },
+    },
+    {
       name: 'the configuration the pods get is one the server accepts',
       run: (docs) =>
         containers(docs).flatMap(({ where, container }) => {
           try {
             const config = loadConfig(environment(docs, container));
-            return config.store === expect.store
+            return config.store.kind === expect.store
               ? []
-              : [`${where}: STORE is ${config.store}, expected ${expect.store}`];
+              : [`${where}: STORE is ${config.store.kind}, expected ${expect.store}`];
           } catch (e) {
             return [`${where}: ${(e as Error).message}`];
           }

@@ -9,7 +9,6 @@ import { readFileSync } from 'node:fs';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { CartService } from './cart/cart-service.js';
-import { defaultJsonMaxDepth } from './config.js';
 import { AppError, badRequest, fieldProblem } from './errors.js';
 import { assertNoForbiddenKeys } from './forbidden-keys.js';
 import { principalOf, requireAuth, type AuthOptions } from './http/auth.js';
@@ -55,21 +54,21 @@ export interface AppDeps {
   /** CORS allowed origins; undefined = no CORS. */
   corsOrigins?: string[] | undefined;
   /** Express `trust proxy` (client IPs for rate limiting and logs behind a load balancer). */
-  trustProxy?: boolean | number | string[];
-  /** Deepest JSON nesting accepted in a body (default 32). */
-  jsonMaxDepth?: number;
-  /** Requests per minute per client IP; 0 or undefined = no limit. */
-  rateLimitPerMin?: number;
-  /** A request whose answer has not started by then gets a 503 (default 30 s). */
-  requestTimeoutMs?: number;
+  trustProxy: boolean | number | string[];
+  /** Deepest JSON nesting accepted in a body (JSON_MAX_DEPTH). */
+  jsonMaxDepth: number;
+  /** Requests per minute per client IP; 0 = no limit. */
+  rateLimitPerMin: number;
+  /** A request whose answer has not started by then gets a 503 (REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
   /** Request log; default: none. */
   logger?: Logger;
   /** Metrics registry and instruments; default: a fresh registry. */
   metrics?: Metrics;
   /** True once shutdown began (GET /ready answers 503). */
   draining?: () => boolean;
-  /** How long an Idempotency-Key and its answer are kept (default 24 h). */
-  idempotencyTtlMs?: number;
+  /** How long an Idempotency-Key and its answer are kept (IDEMPOTENCY_TTL). */
+  idempotencyTtlMs: number;
   /** The clock of the Idempotency-Key records; default: the system clock. */
   now?: () => Date;
 }
@@ -123,7 +122,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are the cart versions, set by the routes
   app.set('query parser', 'simple'); // values stay literals: no nested objects from a[b]=c
-  app.set('trust proxy', deps.trustProxy ?? false);
+  app.set('trust proxy', deps.trustProxy);
   // Routes that send stored JSON text as is go through res.json instead when the validator watches.
   app.set(validateResponsesSetting, deps.validateResponses);
 
@@ -144,7 +143,7 @@ export function createApp(deps: AppDeps): express.Express {
       requestId(),
       metrics.httpMetrics,
       requestLog(logger, requestIdOf),
-      requestDeadline(deps.requestTimeoutMs ?? 30_000),
+      requestDeadline(deps.requestTimeoutMs),
       uriLengthLimit(),
       securityHeaders(),
     ),
@@ -153,8 +152,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(
     opsRoutes({ store: deps.store, registry: metrics.registry, draining: deps.draining ?? (() => false) }),
   );
-  if (deps.rateLimitPerMin !== undefined && deps.rateLimitPerMin > 0)
-    app.use(basePath, rateLimitPerIp(deps.rateLimitPerMin));
+  if (deps.rateLimitPerMin > 0) app.use(basePath, rateLimitPerIp(deps.rateLimitPerMin));
 
   const api = express.Router();
 
@@ -210,7 +208,7 @@ export function createApp(deps: AppDeps): express.Express {
     limit: deps.bodyLimit,
     strict: false,
     type: ['application/json', 'application/*+json'],
-    verify: jsonDepthLimit(deps.jsonMaxDepth ?? defaultJsonMaxDepth),
+    verify: jsonDepthLimit(deps.jsonMaxDepth),
   });
   // Only the methods the API accepts a body on read one (the rest never reach a route with one).
   // Every such operation requires its body: none at all (or an empty one) is a 400, whatever the
@@ -260,8 +258,8 @@ export function createApp(deps: AppDeps): express.Express {
       store: deps.store,
       now: deps.now ?? (() => new Date()),
       newToken: deps.newId,
-      retentionMs: deps.idempotencyTtlMs ?? 86_400_000,
-      requestTimeoutMs: deps.requestTimeoutMs ?? 30_000,
+      retentionMs: deps.idempotencyTtlMs,
+      requestTimeoutMs: deps.requestTimeoutMs,
     }),
   );
 

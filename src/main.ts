@@ -10,7 +10,7 @@
  * the primary (cluster IPC), so it does not wait for its next poll.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { startServer } from './server.js';
 import { openStore } from './store/open-store.js';
@@ -68,7 +68,7 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     }, nudgeEveryMs);
   };
   const running = await startServer(config, store, { logger, remoteNudge });
-  if (config.notifyDispatcher) {
+  if (config.events.dispatcher) {
     logger.info('delivering notifications');
     process.on('message', (message) => {
       if (message === nudgeMessage) running.dispatcher.nudge();
@@ -83,11 +83,11 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
   stop = (reason: string): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ reason, graceMs: config.shutdownGraceMs }, 'shutting down');
+    logger.info({ reason, graceMs: config.process.shutdownGraceMs }, 'shutting down');
     const deadline = setTimeout(() => {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
-    }, config.shutdownGraceMs + closeMarginMs);
+    }, config.process.shutdownGraceMs + closeMarginMs);
     deadline.unref();
     running
       .close()
@@ -107,7 +107,7 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
 }
 
 function runPrimary(config: Config, logger: Logger): void {
-  const wanted = config.clusterWorkers;
+  const wanted = config.process.clusterWorkers;
   let stopping = false;
   let failed = false;
   let announced = false;
@@ -117,7 +117,7 @@ function runPrimary(config: Config, logger: Logger): void {
 
   // One worker delivers notifications (one dispatcher per store is enough, and more would only
   // compete for the same rows); the primary passes the others' nudges to it.
-  const delivers = config.notifyDispatcher;
+  const delivers = config.events.dispatcher;
   let dispatcherId: number | undefined;
   const fork = (): void => {
     const role = delivers && dispatcherId === undefined;
@@ -136,7 +136,7 @@ function runPrimary(config: Config, logger: Logger): void {
     listening.add(worker.id);
     if (!announced && listening.size >= wanted) {
       announced = true;
-      const url = `http://${hostForUrl(config.host)}:${address.port}`;
+      const url = `http://${hostForUrl(config.http.host)}:${address.port}`;
       logger.info({ url, api: `${url}/tmf-api/shoppingCart/v4/`, workers: wanted }, 'listening');
     }
   });
@@ -181,7 +181,7 @@ function runPrimary(config: Config, logger: Logger): void {
         for (const w of live()) w.process.kill('SIGKILL');
         process.exit(1);
       },
-      config.shutdownGraceMs + 2 * closeMarginMs,
+      config.process.shutdownGraceMs + 2 * closeMarginMs,
     );
     deadline.unref();
   };
@@ -205,8 +205,8 @@ function main(): void {
     }
     throw e;
   }
-  const primary = config.clusterWorkers > 1 && cluster.isPrimary;
-  const logger = createLogger(config.logLevel, undefined, {
+  const primary = config.process.clusterWorkers > 1 && cluster.isPrimary;
+  const logger = createLogger(config.process.logLevel, undefined, {
     role: primary ? 'primary' : cluster.isWorker ? 'worker' : 'server',
   });
   exitOnCrash(logger);

@@ -9,7 +9,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createApp } from './app.js';
 import { newUlid } from './ids.js';
 import { createCartService } from './cart/cart-service.js';
-import type { Config } from './config.js';
+import type { Config } from './config/config.js';
 import { startDispatchThread } from './events/dispatch-thread.js';
 import { createDispatcher, type DeadReason, type Dispatcher } from './events/dispatcher.js';
 import { clientErrorResponse } from './http/errors.js';
@@ -70,23 +70,23 @@ export async function startServer(
 ): Promise<RunningServer> {
   const now = options.now ?? (() => new Date());
   const newId = options.newId ?? newUlid;
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.process.logLevel);
   const logError =
     options.logError ??
     ((err: unknown, context?: { requestId?: string | undefined }) => {
       logger.error({ err, requestId: context?.requestId }, 'unexpected error');
     });
-  const graceMs = options.graceMs ?? config.shutdownGraceMs;
+  const graceMs = options.graceMs ?? config.process.shutdownGraceMs;
   const metrics = createMetrics();
   const store = metrics.instrumentStore(rawStore);
   const tuning = {
-    maxAttempts: config.notifyMaxAttempts,
-    timeoutMs: config.notifyTimeoutMs,
-    denyPrivate: config.notifyDenyPrivate,
-    maxInFlightPerSubscriber: config.notifyConcurrency,
-    maxPending: config.notifyMaxPending,
-    deliveredRetentionMs: config.notifyDeliveredRetentionMs,
-    deadLetterRetentionMs: config.notifyDeadLetterRetentionMs,
+    maxAttempts: config.events.maxAttempts,
+    timeoutMs: config.events.timeoutMs,
+    denyPrivate: config.events.denyPrivate,
+    maxInFlightPerSubscriber: config.events.concurrency,
+    maxPending: config.events.maxPending,
+    deliveredRetentionMs: config.events.deliveredRetentionMs,
+    deadLetterRetentionMs: config.events.deadLetterRetentionMs,
     ...(options.notifyBackoffMs === undefined ? {} : { baseBackoffMs: options.notifyBackoffMs }),
     ...(options.notifyPollMs === undefined ? {} : { pollMs: options.notifyPollMs }),
   };
@@ -118,7 +118,7 @@ export async function startServer(
     },
     onCapped: (subscriptionId: string, count: number) => {
       logger.error(
-        { subscriptionId, count, maxPending: config.notifyMaxPending },
+        { subscriptionId, count, maxPending: config.events.maxPending },
         'subscriber backlog over NOTIFY_MAX_PENDING: oldest notifications dead-lettered',
       );
     },
@@ -128,7 +128,7 @@ export async function startServer(
   };
   // Delivery runs in its own thread with its own store connection, so it never takes the API's
   // event loop; an in-memory database cannot be shared, so there it runs here (unit tests).
-  const dispatcher: Dispatcher = !config.notifyDispatcher
+  const dispatcher: Dispatcher = !config.events.dispatcher
     ? remoteDispatcher(options.remoteNudge ?? (() => undefined))
     : store.location
       ? startDispatchThread({ store, now, dispatcher: tuning, ...hooks })
@@ -138,9 +138,9 @@ export async function startServer(
     store,
     now,
     newId,
-    roundingMode: config.roundingMode,
-    cartTtlMs: config.cartTtlMs,
-    maxDepth: config.jsonMaxDepth,
+    roundingMode: config.carts.roundingMode,
+    cartTtlMs: config.carts.ttlMs,
+    maxDepth: config.http.jsonMaxDepth,
     afterWrite: () => {
       dispatcher.nudge();
     },
@@ -149,35 +149,35 @@ export async function startServer(
     store,
     carts,
     newId,
-    publicBaseUrl: config.publicBaseUrl,
-    bodyLimit: config.bodyLimit,
-    maxPageSize: config.maxPageSize,
+    publicBaseUrl: config.http.publicBaseUrl,
+    bodyLimit: config.http.bodyLimit,
+    maxPageSize: config.http.maxPageSize,
     validateResponses: options.validateResponses ?? false,
     logError,
-    ...(config.authMode === 'jwt'
+    ...(config.auth.mode === 'jwt'
       ? {
           auth: {
-            jwksUrl: config.authJwksUrl,
-            secret: config.authSecret,
-            issuer: config.authIssuer,
-            audience: config.authAudience,
-            ownerClaim: config.authOwnerClaim,
+            jwksUrl: config.auth.jwksUrl,
+            secret: config.auth.secret,
+            issuer: config.auth.issuer,
+            audience: config.auth.audience,
+            ownerClaim: config.auth.ownerClaim,
           },
         }
       : {}),
-    corsOrigins: config.corsOrigins,
-    trustProxy: config.trustProxy,
-    jsonMaxDepth: config.jsonMaxDepth,
-    rateLimitPerMin: config.rateLimitPerMin,
-    requestTimeoutMs: config.requestTimeoutMs,
-    idempotencyTtlMs: config.idempotencyTtlMs,
+    corsOrigins: config.http.corsOrigins,
+    trustProxy: config.http.trustProxy,
+    jsonMaxDepth: config.http.jsonMaxDepth,
+    rateLimitPerMin: config.http.rateLimitPerMin,
+    requestTimeoutMs: config.http.requestTimeoutMs,
+    idempotencyTtlMs: config.http.idempotencyTtlMs,
     now,
     logger,
     metrics,
     draining: () => draining,
   });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, (err?: Error) => {
+    const s = app.listen(config.http.port, config.http.host, (err?: Error) => {
       if (err) reject(err);
       else resolve(s);
     });
@@ -205,8 +205,8 @@ export async function startServer(
     socket.end(clientErrorResponse(err));
   });
   // Node's own limits: the whole request must arrive within the timeout, headers sooner.
-  server.requestTimeout = config.requestTimeoutMs;
-  server.headersTimeout = Math.min(60_000, config.requestTimeoutMs);
+  server.requestTimeout = config.http.requestTimeoutMs;
+  server.headersTimeout = Math.min(60_000, config.http.requestTimeoutMs);
   const purge = setInterval(() => {
     store.purgeExpired(now().getTime()).catch((err: unknown) => {
       logger.warn({ err }, 'purge of expired carts failed');
@@ -214,11 +214,11 @@ export async function startServer(
     store.purgeIdempotencyKeys(now().getTime()).catch((err: unknown) => {
       logger.warn({ err }, 'purge of expired idempotency keys failed');
     });
-  }, config.purgeIntervalMs);
+  }, config.carts.purgeIntervalMs);
   purge.unref();
   dispatcher.start();
   const port = (server.address() as AddressInfo).port;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,

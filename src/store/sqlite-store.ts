@@ -14,7 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ShoppingCart } from '../api-types.js';
-import { defaultSqliteLockTimeoutMs } from '../config.js';
+import { defaults } from '../config/config.js';
 import { AppError, isAppError } from '../errors.js';
 import type { ListQuery } from '../query/ast.js';
 import { regexScan, withRegexBudget } from '../query/safe-regex.js';
@@ -211,7 +211,7 @@ function migrate(db: Database.Database): void {
 
 export function openSqliteStore(options: SqliteOptions): Store {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-  const lockTimeoutMs = options.lockTimeoutMs ?? defaultSqliteLockTimeoutMs;
+  const lockTimeoutMs = options.lockTimeoutMs ?? defaults.store.sqliteLockTimeoutMs;
   const db = new Database(options.path, { timeout: lockTimeoutMs });
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);

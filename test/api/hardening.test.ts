@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { loadConfig, mongoMaxJsonDepth } from '../../src/config.js';
+import { loadConfig, mongoMaxJsonDepth } from '../../src/config/config.js';
 import { jsonDepth } from '../../src/http/hardening.js';
 import type { Store } from '../../src/store/store.js';
 import {
@@ -302,7 +302,7 @@ describe('JSON_MAX_DEPTH and patched carts', () => {
       loadConfig({ STORE: 'mongodb', MONGODB_URI: 'mongodb://127.0.0.1:1/', JSON_MAX_DEPTH: '46' }),
     ).to.throw(/JSON_MAX_DEPTH must be at most 45 with STORE=mongodb/);
     expect(
-      loadConfig({ STORE: 'mongodb', MONGODB_URI: 'mongodb://127.0.0.1:1/', JSON_MAX_DEPTH: '45' })
+      loadConfig({ STORE: 'mongodb', MONGODB_URI: 'mongodb://127.0.0.1:1/', JSON_MAX_DEPTH: '45' }).http
         .jsonMaxDepth,
     ).to.equal(45);
   });

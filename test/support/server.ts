@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
 import { startServer, type RunningServer, type StartOptions } from '../../src/server.js';
 import { openMongoStore } from '../../src/store/mongo-store.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';

@@ -1,15 +1,15 @@
 import { expect } from 'chai';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
 
 describe('config: the notification settings', () => {
   it('has documented defaults: 32 per subscriber, 100,000 pending, 1 h and 7 d retention, delivering', () => {
-    const c = loadConfig({});
+    const c = loadConfig({}).events;
     expect(c).to.deep.include({
-      notifyConcurrency: 32,
-      notifyMaxPending: 100_000,
-      notifyDeliveredRetentionMs: 3_600_000,
-      notifyDeadLetterRetentionMs: 7 * 86_400_000,
-      notifyDispatcher: true,
+      concurrency: 32,
+      maxPending: 100_000,
+      deliveredRetentionMs: 3_600_000,
+      deadLetterRetentionMs: 7 * 86_400_000,
+      dispatcher: true,
     });
   });
 
@@ -20,13 +20,13 @@ describe('config: the notification settings', () => {
       NOTIFY_DELIVERED_RETENTION: '10m',
       NOTIFY_DEAD_LETTER_RETENTION: '2d',
       NOTIFY_DISPATCHER: 'false',
-    });
+    }).events;
     expect(c).to.deep.include({
-      notifyConcurrency: 8,
-      notifyMaxPending: 500,
-      notifyDeliveredRetentionMs: 600_000,
-      notifyDeadLetterRetentionMs: 2 * 86_400_000,
-      notifyDispatcher: false,
+      concurrency: 8,
+      maxPending: 500,
+      deliveredRetentionMs: 600_000,
+      deadLetterRetentionMs: 2 * 86_400_000,
+      dispatcher: false,
     });
   });
 

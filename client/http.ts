@@ -2,7 +2,7 @@
  * What every version's client shares below the typed calls: the bearer token, TMF Error bodies as
  * typed errors, and safe retries.
  *
- * Retries (README, "Client"): a request is retried on a network error, a 5xx, a 429 or a 409
+ * Retries (docs/client.md, "Safe retries"): a request is retried on a network error, a 5xx, a 429 or a 409
  * IDEMPOTENCY_KEY_IN_USE only when repeating it cannot do anything twice: GET, HEAD and DELETE;
  * POST when it carries an Idempotency-Key (the client sends one on every create); PATCH when it
  * carries If-Match (a repeat of an applied change then fails with a conflict instead of applying

@@ -1,7 +1,7 @@
 /**
  * The API versions the project knows, one row each: where the published spec is vendored, which
  * fix-ups make it the served document, and where the generated files go. Adding a release is
- * adding a row (README, "After a spec bump").
+ * adding a row (docs/contributing.md, "After a spec bump").
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

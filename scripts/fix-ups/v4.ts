@@ -1,7 +1,7 @@
 /**
  * The named fix-ups of TMF663 v4.0.0 (openapi/v4/), applied in this order to the OpenAPI 3 form
  * of the Swagger 2.0 file. They mend the defects listed in ../shared/guide/api-rules.md and
- * declare what the server does beyond the spec (README, "After a spec bump").
+ * declare what the server does beyond the spec (docs/contributing.md, "After a spec bump").
  */
 import { sortParameter, type FixUp, type Json } from './fix-up.js';
 

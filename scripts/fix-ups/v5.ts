@@ -2,7 +2,7 @@
  * The named fix-ups of TMF663 v5.0.0 (openapi/v5/), applied in this order to the published
  * OpenAPI 3.0.1 document. Found the way v4's were: by loading the document into
  * express-openapi-validator with request and response validation on, feeding it the spec's own
- * examples and what the server sends (README, "How the API behaves"), and by reading the oasdiff
+ * examples and what the server sends (docs/api.md), and by reading the oasdiff
  * report of v4 -> v5. Fixed in v5 itself, so not repeated here: the ItemTotalPrice casing, the
  * savedForLater description, the missing PATCH media types. docs/contract/README.md lists them.
  */

@@ -1,4 +1,4 @@
-/** Whether a cart names a party among its relatedParty: the owner isolation rule (README: Auth). */
+/** Whether a cart names a party among its relatedParty: the owner isolation rule (docs/operations.md, "Authentication and authorisation"). */
 import type { ShoppingCart } from '../api-types.js';
 
 export const ownsCart = (cart: ShoppingCart, owner: string): boolean =>

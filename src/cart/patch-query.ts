@@ -3,7 +3,7 @@
  * instead of by index. Every form is parsed into one list of steps (a member name, and for an
  * array the conditions its elements must meet), which one resolver walks over the cart to expand
  * the path into plain JSON Pointers, one per selected element; the operation itself is then
- * applied by RFC 6902 code. The grammar, with TMF630's examples, is in README.md ("JSON Patch
+ * applied by RFC 6902 code. The grammar, with TMF630's examples, is in docs/api.md ("JSON Patch
  * Query").
  *
  *   /cartItem/quantity?cartItem.id=2                          TMF630 Part 5: query at the end,

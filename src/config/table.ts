@@ -101,7 +101,7 @@ export const configTable = {
       'IDEMPOTENCY_TTL',
       '24h',
       duration,
-      'How long an `Idempotency-Key` and the answer it replays are kept (docs/api.md, "Safe retries").',
+      'How long an `Idempotency-Key` and the answer it replays are kept ([api.md](api.md#safe-retries-idempotency-key)).',
     ),
   },
   store: {

@@ -1,7 +1,7 @@
 /**
  * Idempotency-Key on the creating operations (POST /shoppingCart, POST /hub), after the IETF
  * httpapi draft "The Idempotency-Key HTTP Header Field": a retried create answers what the first
- * one answered instead of creating again. The algorithm (README, "Safe retries"):
+ * one answered instead of creating again. The algorithm (docs/api.md, "Safe retries"):
  *
  * 1. No header: the request runs as ever. A malformed key is a 400.
  * 2. The key is looked up for the caller (under owner isolation the party, else the token's subject,

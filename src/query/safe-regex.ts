@@ -12,7 +12,7 @@
  * - the work: every search is charged about input length x weight (regexBudget says exactly)
  *   against the meter of the synchronous section it runs in (withRegexBudget: one routed event,
  *   one slice of a list's candidates in regexScan); past regexBudget the search throws
- *   RegexBudgetExceeded. At the measured worst rate (README: Hostile input) a budget's worth of
+ *   RegexBudgetExceeded. At the measured worst rate (docs/performance.md, "Hostile input") a budget's worth of
  *   searching holds the event loop well under 100 ms. A list searches its candidates in slices
  *   (regexScan), the loop turning between them, up to regexRequestBudget per request.
  * Patterns match anywhere in the value (anchor with ^ and $).

@@ -1,4 +1,4 @@
-// The README's error table and the one catalogue (src/errors.ts, statuses in src/http/errors.ts)
+// The error table of docs/api.md and the one catalogue (src/errors.ts, statuses in src/http/errors.ts)
 // say the same: every code is documented once, with the status it is answered with, and the
 // table names no code the catalogue lacks.
 import { readFileSync } from 'node:fs';
@@ -7,12 +7,12 @@ import { expect } from 'chai';
 import { errorCodes } from '../../src/errors.js';
 import { statusOf } from '../../src/http/errors.js';
 
-/** Code -> status from the README table rows; `| 413 / 414 | `A` / `B` | ...` pairs in order. */
-function documentedTable(readme: string): Map<string, number> {
-  const start = readme.indexOf('| status ');
-  expect(start, 'the README has an error table').to.be.greaterThan(-1);
+/** Code -> status from the table rows; `| 413 / 414 | `A` / `B` | ...` pairs in order. */
+function documentedTable(doc: string): Map<string, number> {
+  const start = doc.indexOf('| status ');
+  expect(start, 'docs/api.md has an error table').to.be.greaterThan(-1);
   const documented = new Map<string, number>();
-  for (const line of readme.slice(start).split('\n').slice(2)) {
+  for (const line of doc.slice(start).split('\n').slice(2)) {
     if (!line.startsWith('|')) break;
     const [statuses = '', codes = ''] = line.split('|').slice(1, 3);
     const s = statuses.split('/').map((x) => Number(x.trim()));
@@ -28,9 +28,9 @@ function documentedTable(readme: string): Map<string, number> {
   return documented;
 }
 
-describe('README error table', () => {
-  const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
-  const documented = documentedTable(readme);
+describe('docs/api.md error table', () => {
+  const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'api.md'), 'utf8');
+  const documented = documentedTable(doc);
 
   it('documents every code of the catalogue with the status it is answered with, and no other', () => {
     expect(Object.fromEntries(documented)).to.deep.equal(

@@ -1,5 +1,5 @@
 /**
- * Unit tests of the pricing contract (README, "Pricing: the algorithm"), one block per rule, table-driven where
+ * Unit tests of the pricing contract (docs/pricing.md), one block per rule, table-driven where
  * the rule has several cases. Amounts are checked as exact JSON numbers: the pricer promises the
  * number nearest to the exact decimal, so 0.3 must be 0.3, not 0.30000000000000004.
  */

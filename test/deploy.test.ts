@@ -109,8 +109,13 @@ describe('docker-compose.yml', () => {
     expect(app.environment.MONGODB_URI).to.match(/^mongodb:\/\/mongo:27017/);
   });
 
-  it('passes a configuration the server accepts', () => {
+  it('passes only settings the server reads, with values it accepts', () => {
     const env = compose.services.app.environment as Record<string, string>;
+    const known = new Set(settings.map((s) => s.variable));
+    expect(
+      Object.keys(env).filter((k) => !known.has(k)),
+      'not settings of src/config/table.ts',
+    ).to.deep.equal([]);
     const config = loadConfig(env);
     expect(config.store.kind).to.equal('mongodb');
     expect(config.http.port).to.equal(8663);

@@ -3,7 +3,8 @@
 import { expect } from 'chai';
 import type { ShoppingCart } from '../../src/api-types.js';
 import { applyCartPatch, mergePatch, patchMediaType, type PatchMediaType } from '../../src/cart/patch.js';
-import { AppError, type ErrorCode } from '../../src/errors.js';
+import type { ErrorCode } from '../../src/errors.js';
+import { appErrorOf } from '../support/app-error.js';
 
 const eur = (value: number) => ({ unit: 'EUR', value });
 /** A cart with the extension members these tests patch (TMF allows extensions). */
@@ -27,17 +28,6 @@ const merge: PatchMediaType = 'application/merge-patch+json';
 const jsonPatch: PatchMediaType = 'application/json-patch+json';
 const query: PatchMediaType = 'application/json-patch-query+json';
 
-/** The AppError `act` throws (the test fails when it throws nothing or something else). */
-function refusal(act: () => unknown): AppError {
-  try {
-    act();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error('expected an AppError, nothing was thrown');
-}
-
 describe('cart/patch: media types', () => {
   const cases: [string | undefined, PatchMediaType | ErrorCode][] = [
     ['application/merge-patch+json', 'application/merge-patch+json'],
@@ -52,12 +42,12 @@ describe('cart/patch: media types', () => {
   for (const [header, expected] of cases) {
     it(`Content-Type ${JSON.stringify(header)} is ${expected}`, () => {
       if (expected.includes('/')) expect(patchMediaType(header)).to.equal(expected);
-      else expect(refusal(() => patchMediaType(header)).code).to.equal(expected);
+      else expect(appErrorOf(() => patchMediaType(header)).code).to.equal(expected);
     });
   }
 
   it('names the accepted types and what was sent', () => {
-    expect(refusal(() => patchMediaType(undefined)).message).to.equal(
+    expect(appErrorOf(() => patchMediaType(undefined)).message).to.equal(
       'PATCH accepts application/merge-patch+json, application/json, application/json-patch+json, ' +
         'application/json-patch-query+json; got "none"',
     );
@@ -137,7 +127,7 @@ describe('cart/patch: merge patch (RFC 7396)', () => {
   ];
   for (const [what, body, code, message] of refused) {
     it(`refuses ${what}`, () => {
-      const error = refusal(() => patched(cart(), merge, body));
+      const error = appErrorOf(() => patched(cart(), merge, body));
       expect(error.code).to.equal(code);
       expect(error.message).to.match(message);
     });
@@ -273,7 +263,7 @@ describe('cart/patch: JSON Patch (RFC 6902)', () => {
   for (const [what, body, code, message] of refused) {
     it(`refuses ${what}`, () => {
       const before = cart();
-      const error = refusal(() => patched(before, jsonPatch, body));
+      const error = appErrorOf(() => patched(before, jsonPatch, body));
       expect(error.code).to.equal(code);
       if (typeof message === 'string') expect(error.message).to.equal(message);
       else expect(error.message).to.match(message);
@@ -305,7 +295,7 @@ describe('cart/patch: JSON Patch Query (TMF630)', () => {
   });
 
   it('refuses a selection of nothing, naming the path', () => {
-    const error = refusal(() =>
+    const error = appErrorOf(() =>
       patched(cart(), query, [{ op: 'remove', path: '/cartItem?cartItem.id=none' }]),
     );
     expect([error.code, error.message]).to.deep.equal([
@@ -315,7 +305,7 @@ describe('cart/patch: JSON Patch Query (TMF630)', () => {
   });
 
   it('refuses a from that selects more than one element', () => {
-    const error = refusal(() =>
+    const error = appErrorOf(() =>
       patched(cart(), query, [{ op: 'copy', from: '/cartItem?cartItem.quantity=1,2', path: '/x' }]),
     );
     expect([error.code, error.message]).to.deep.equal([
@@ -325,7 +315,7 @@ describe('cart/patch: JSON Patch Query (TMF630)', () => {
   });
 
   it('refuses writes to read-only members through a selection', () => {
-    const error = refusal(() =>
+    const error = appErrorOf(() =>
       patched(cart(), query, [{ op: 'add', path: '/cartItem?cartItem.id=1/itemTotalPrice', value: [] }]),
     );
     expect(error.message).to.match(/^itemTotalPrice is computed/);

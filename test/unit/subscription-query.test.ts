@@ -1,9 +1,9 @@
 // src/events/subscription-query.ts: which hub `query` strings are understood and how, and which
 // events a parsed query lets through with which payload.
 import { expect } from 'chai';
-import { AppError } from '../../src/errors.js';
 import { parseSubscriptionQuery, shapeForSubscription } from '../../src/events/subscription-query.js';
 import { maxQueryLength } from '../../src/query/parse.js';
+import { appErrorOf } from '../support/app-error.js';
 
 const create = 'ShoppingCartCreateEvent';
 const change = 'ShoppingCartAttributeValueChangeEvent';
@@ -11,14 +11,9 @@ const remove = 'ShoppingCartDeleteEvent';
 
 /** The message of the 400 `query` is refused with (the test fails when it is accepted). */
 function refusal(query: string): string {
-  try {
-    parseSubscriptionQuery(query);
-  } catch (e) {
-    if (e instanceof AppError && e.code === 'BAD_REQUEST' && e.reason === 'Invalid subscription query')
-      return e.message;
-    throw e;
-  }
-  throw new Error(`"${query}" was accepted`);
+  const error = appErrorOf(() => parseSubscriptionQuery(query));
+  expect([error.code, error.reason]).to.deep.equal(['BAD_REQUEST', 'Invalid subscription query']);
+  return error.message;
 }
 
 describe('events/subscription-query: parsing', () => {

@@ -221,7 +221,7 @@ describe('cart/patch: JSON Patch (RFC 6902)', () => {
       '"__proto__" is not allowed in path',
     ],
     [
-      'an escaped prototype segment in from',
+      'a prototype segment in from',
       [{ op: 'copy', from: '/note/constructor', path: '/name' }],
       'BAD_REQUEST',
       '"constructor" is not allowed in from',

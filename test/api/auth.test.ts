@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey } from 'jose';
 import { startListener, type Listener } from '../support/listener.js';
-import { base, call, expectTmfError, startTestServer, type TestServer } from '../support/server.js';
+import { base, call, expectTmfError, startTestServer, useTestServer } from '../support/server.js';
 
 const issuer = 'https://issuer.example.com/';
 const audience = 'tmf663';
@@ -52,7 +52,6 @@ async function serveJwks(jwks: unknown): Promise<{ url: string; close(): Promise
 }
 
 describe('Authentication with JWKS (AUTH_MODE=jwt)', () => {
-  let server: TestServer;
   let jwks: Awaited<ReturnType<typeof serveJwks>>;
   let key: CryptoKey;
   let otherKey: CryptoKey;
@@ -64,16 +63,14 @@ describe('Authentication with JWKS (AUTH_MODE=jwt)', () => {
     otherKey = (await generateKeyPair('RS256')).privateKey;
     const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
     jwks = await serveJwks({ keys: [jwk] });
-    server = await startTestServer({
-      AUTH_MODE: 'jwt',
-      AUTH_JWKS_URL: jwks.url,
-      AUTH_ISSUER: issuer,
-      AUTH_AUDIENCE: audience,
-    });
   });
+  const server = useTestServer(() => ({
+    AUTH_MODE: 'jwt',
+    AUTH_JWKS_URL: jwks.url,
+    AUTH_ISSUER: issuer,
+    AUTH_AUDIENCE: audience,
+  }));
   after(async () => {
-    expect(server.errors, 'unexpected 500s').to.deep.equal([]);
-    await server.stop();
     await jwks.close();
   });
 
@@ -222,18 +219,14 @@ describe('Authentication when the JWKS cannot be fetched', () => {
 });
 
 describe('Authentication with a PEM public key (AUTH_SECRET)', () => {
-  let server: TestServer;
   let key: CryptoKey;
   let pem: string;
   before(async () => {
     const pair = await generateKeyPair('ES256', { extractable: true });
     key = pair.privateKey;
     pem = await exportSPKI(pair.publicKey);
-    server = await startTestServer({ AUTH_MODE: 'jwt', AUTH_SECRET: pem });
   });
-  after(async () => {
-    await server.stop();
-  });
+  const server = useTestServer(() => ({ AUTH_MODE: 'jwt', AUTH_SECRET: pem }), {}, { checkErrors: false });
 
   it('accepts a token signed with the matching private key', async () => {
     const res = await call(
@@ -254,25 +247,17 @@ describe('Authentication with a PEM public key (AUTH_SECRET)', () => {
 
 describe('Owner isolation (AUTH_OWNER_CLAIM)', () => {
   const secret = new TextEncoder().encode('a-local-test-secret-of-at-least-32-bytes!');
-  let server: TestServer;
+  const server = useTestServer({
+    AUTH_MODE: 'jwt',
+    AUTH_SECRET: new TextDecoder().decode(secret),
+    AUTH_ISSUER: issuer,
+    AUTH_AUDIENCE: audience,
+    AUTH_OWNER_CLAIM: 'party_id',
+  });
   const rw = 'shoppingCart:read shoppingCart:write';
   const as = async (party: string | undefined, scope = rw) =>
     bearer(await sign(secret, 'HS256', { scope, ...(party === undefined ? {} : { party_id: party }) }));
   const party = (id: string) => ({ id, '@referredType': 'Individual', role: 'customer' });
-
-  before(async () => {
-    server = await startTestServer({
-      AUTH_MODE: 'jwt',
-      AUTH_SECRET: new TextDecoder().decode(secret),
-      AUTH_ISSUER: issuer,
-      AUTH_AUDIENCE: audience,
-      AUTH_OWNER_CLAIM: 'party_id',
-    });
-  });
-  after(async () => {
-    expect(server.errors, 'unexpected 500s').to.deep.equal([]);
-    await server.stop();
-  });
 
   it('adds the creator to relatedParty when absent, and keeps it once when present', async () => {
     const alice = await as('alice');

@@ -1,15 +1,8 @@
 import { expect } from 'chai';
-import { base, call, expectTmfError, startTestServer, type TestServer } from '../support/server.js';
+import { base, call, expectTmfError, startTestServer, useTestServer } from '../support/server.js';
 
 describe('ShoppingCart CRUD over HTTP', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-  });
-  after(async () => {
-    expect(server.errors, 'unexpected 500s').to.deep.equal([]);
-    await server.stop();
-  });
+  const server = useTestServer();
 
   const party = (id: string) => ({ id, '@referredType': 'Individual', role: 'customer' });
 

@@ -6,20 +6,18 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { shopperJourney } from '../client/docs-example.js';
 import { startListener, type Listener } from '../support/listener.js';
-import { call, startTestServer, type TestServer } from '../support/server.js';
+import { call, useTestServer } from '../support/server.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
 describe('docs/client.md example', () => {
-  let server: TestServer;
+  const server = useTestServer({}, { notifyBackoffMs: 10, notifyPollMs: 20 }, { checkErrors: false });
   let listener: Listener;
   before(async () => {
-    server = await startTestServer({}, { notifyBackoffMs: 10, notifyPollMs: 20 });
     listener = await startListener();
   });
   after(async () => {
     await listener.close();
-    await server.stop();
   });
 
   it('is the code of test/client/docs-example.ts, word for word', () => {

@@ -10,7 +10,7 @@ import {
   type CartItem,
   type ShoppingCartClientV4,
 } from 'tmf663-shopping-cart/client';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { useTestServer } from '../support/server.js';
 
 const eur = (value: number) => ({ unit: 'EUR', value });
 const item = (id: string, quantity: number, amount: number): CartItem => ({
@@ -40,15 +40,10 @@ const serviceUnavailable = () =>
   });
 
 describe('The typed client against the server', () => {
-  let server: TestServer;
+  const server = useTestServer();
   let client: ShoppingCartClientV4;
-  before(async () => {
-    server = await startTestServer();
+  before(() => {
     client = createShoppingCartClient({ baseUrl: server.url });
-  });
-  after(async () => {
-    expect(server.errors, 'unexpected 500s').to.deep.equal([]);
-    await server.stop();
   });
 
   it('creates, lists with a filter, patches in the three formats, refuses a stale ETag and deletes', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { call, expectTmfError, startTestServer, type TestServer } from '../support/server.js';
+import { call, expectTmfError, useTestServer } from '../support/server.js';
 import { rfc3339Spelling } from '../support/rfc3339.js';
 
 /**
@@ -8,16 +8,9 @@ import { rfc3339Spelling } from '../support/rfc3339.js';
  * expiry, filters and sorting; on MongoDB too when STORE=mongodb (CI's second leg).
  */
 describe('date-times: one RFC 3339 reader in validation, expiry, filters and sorting', () => {
-  let server: TestServer;
   const clock = Date.parse('2026-06-15T12:00:00.000Z');
   const day = 86_400_000;
-  before(async () => {
-    server = await startTestServer({}, { now: () => new Date(clock) });
-  });
-  after(async () => {
-    expect(server.errors, 'unexpected 500s').to.deep.equal([]);
-    await server.stop();
-  });
+  const server = useTestServer({}, { now: () => new Date(clock) });
 
   const iso = (ms: number): string => new Date(ms).toISOString();
   let runs = 0;

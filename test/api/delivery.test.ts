@@ -5,6 +5,7 @@
  * worker thread as in production. Nothing is timed: every assertion is on order and progress.
  */
 import { expect } from 'chai';
+import { sample } from '../support/prometheus.js';
 import { startListener, type Listener, type Received } from '../support/listener.js';
 import { call, startTestServer, type TestServer } from '../support/server.js';
 
@@ -19,17 +20,6 @@ async function until(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-/** The prometheus sample of `name` whose labels include all of `labels`. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const set = m[3] ?? '';
-    if (Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) return Number(m[4]);
-  }
-  return undefined;
 }
 
 /** Event types per cart, in the order the listener got them (first copy of each event). */

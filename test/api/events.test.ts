@@ -6,12 +6,12 @@ import { loadConfig } from '../../src/config/config.js';
 import { startServer } from '../../src/server.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import { startListener, type Listener } from '../support/listener.js';
-import { base, call, expectTmfError, startTestServer, type TestServer } from '../support/server.js';
+import { base, call, expectTmfError, startTestServer, useTestServer } from '../support/server.js';
 
 const ulidPattern = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 describe('hub subscriptions and event notifications', () => {
-  let server: TestServer;
+  const server = useTestServer({}, { notifyBackoffMs: 20, notifyPollMs: 50 });
   const listeners: Listener[] = [];
   const listen = async (): Promise<Listener> => {
     const l = await startListener();
@@ -24,13 +24,8 @@ describe('hub subscriptions and event notifications', () => {
     return res;
   };
 
-  before(async () => {
-    server = await startTestServer({}, { notifyBackoffMs: 20, notifyPollMs: 50 });
-  });
   after(async () => {
     await Promise.all(listeners.map((l) => l.close()));
-    await server.stop();
-    expect(server.errors).to.deep.equal([]);
   });
 
   it('POST /hub answers 201 with id, callback, query and a Location; GET and DELETE manage it', async () => {

@@ -1,15 +1,9 @@
 import { expect } from 'chai';
-import { call, expectTmfError, startTestServer, type TestServer } from '../support/server.js';
+import { call, expectTmfError, useTestServer } from '../support/server.js';
 
 describe('cart validity and expiry', () => {
-  let server: TestServer;
   let clock = Date.parse('2026-03-01T10:00:00.000Z');
-  before(async () => {
-    server = await startTestServer({ CART_TTL: '2d' }, { now: () => new Date(clock) });
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const server = useTestServer({ CART_TTL: '2d' }, { now: () => new Date(clock) }, { checkErrors: false });
 
   it('defaults validFor to now .. now + CART_TTL', async () => {
     const res = await call(server, 'POST', '/shoppingCart', {});

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { base, call, expectTmfError, startTestServer, type TestServer } from '../support/server.js';
+import { base, call, expectTmfError, useTestServer } from '../support/server.js';
 
 /** Headers that differ between any two answers (time, request id, connection handling). */
 const volatile = new Set(['date', 'x-request-id', 'connection', 'keep-alive']);
@@ -7,14 +7,7 @@ const stable = (headers: Headers): Record<string, string> =>
   Object.fromEntries([...headers].filter(([k]) => !volatile.has(k)));
 
 describe('HTTP conformance: HEAD, Allow, bodies and messages', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-  });
-  after(async () => {
-    expect(server.errors, 'unexpected 500s').to.deep.equal([]);
-    await server.stop();
-  });
+  const server = useTestServer();
 
   const raw = (method: string, path: string, init: RequestInit = {}) =>
     fetch(`${server.url}${base}${path}`, { method, ...init });

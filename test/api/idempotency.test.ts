@@ -13,13 +13,13 @@ import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import { startServer } from '../../src/server.js';
 import {
+  type Answer,
   call,
   expectTmfError,
   freshDbName,
   openTestStore,
   startTestServer,
-  type Answer,
-  type TestServer,
+  useTestServer,
 } from '../support/server.js';
 
 const key = (): string => `key-${randomUUID()}`;
@@ -42,13 +42,7 @@ const essence = (a: Answer) => ({
 });
 
 describe('Idempotency-Key', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const server = useTestServer({}, {}, { checkErrors: false });
 
   it('answers a repeated create with the first answer and creates nothing more', async () => {
     const k = key();
@@ -173,14 +167,12 @@ describe('Idempotency-Key', () => {
 });
 
 describe('Idempotency-Key retention (IDEMPOTENCY_TTL)', () => {
-  let server: TestServer;
   let clock = Date.parse('2031-01-01T00:00:00Z');
-  before(async () => {
-    server = await startTestServer({ IDEMPOTENCY_TTL: '1h' }, { now: () => new Date(clock) });
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const server = useTestServer(
+    { IDEMPOTENCY_TTL: '1h' },
+    { now: () => new Date(clock) },
+    { checkErrors: false },
+  );
 
   it('keeps a key for the configured time, then forgets it and purges it', async () => {
     const k = key();
@@ -240,13 +232,11 @@ describe('Idempotency-Key across a restart', () => {
 
 describe('Idempotency-Key with authentication on', () => {
   const secret = new TextEncoder().encode('an idempotency test secret of 32+ bytes!');
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer({ AUTH_MODE: 'jwt', AUTH_SECRET: new TextDecoder().decode(secret) });
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const server = useTestServer(
+    { AUTH_MODE: 'jwt', AUTH_SECRET: new TextDecoder().decode(secret) },
+    {},
+    { checkErrors: false },
+  );
   const tokenOf = (sub: string) =>
     new SignJWT({ scope: 'shoppingCart:admin' })
       .setProtectedHeader({ alg: 'HS256' })
@@ -278,17 +268,15 @@ describe('Idempotency-Key with authentication on', () => {
 
 describe('Idempotency-Key under owner isolation (AUTH_OWNER_CLAIM), tokens without `sub`', () => {
   const secret = new TextEncoder().encode('an idempotency owner secret of 32+ bytes');
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer({
+  const server = useTestServer(
+    {
       AUTH_MODE: 'jwt',
       AUTH_SECRET: new TextDecoder().decode(secret),
       AUTH_OWNER_CLAIM: 'party_id',
-    });
-  });
-  after(async () => {
-    await server.stop();
-  });
+    },
+    {},
+    { checkErrors: false },
+  );
   const bearerOf = async (claims: Record<string, string>) => ({
     Authorization: `Bearer ${await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(secret)}`,
   });
@@ -336,9 +324,8 @@ describe('Idempotency-Key after a 5xx', () => {
   // The store of the run, with createCart failing or stalling when a test says so.
   let failNext: AppError | undefined;
   let gate: Promise<void> | undefined;
-  let server: TestServer;
   let dir: string;
-  before(async () => {
+  const faultyStore = async (): Promise<Store> => {
     dir = mkdtempSync(join(tmpdir(), 'tmf663-idem-5xx-'));
     const store = await openTestStore(join(dir, 'f.db'));
     const faulty: Store = {
@@ -351,12 +338,14 @@ describe('Idempotency-Key after a 5xx', () => {
         return store.createCart(...args);
       },
     };
-    // A deadline short enough for the stalled request to pass it, long enough for the others;
-    // the key's lease (twice the deadline) outlasts the stalled test.
-    server = await startTestServer({ REQUEST_TIMEOUT_MS: '3000' }, { store: faulty });
+    return faulty;
+  };
+  // A deadline short enough for the stalled request to pass it, long enough for the others;
+  // the key's lease (twice the deadline) outlasts the stalled test.
+  const server = useTestServer({ REQUEST_TIMEOUT_MS: '3000' }, async () => ({ store: await faultyStore() }), {
+    checkErrors: false,
   });
-  after(async () => {
-    await server.stop();
+  after(() => {
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -462,13 +451,7 @@ describe('Idempotency-Key after an SQLite lock timeout (another process holds th
 
 describe('Idempotency-Key from a browser (CORS_ORIGINS)', () => {
   const origin = 'https://shop.example.com';
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer({ CORS_ORIGINS: origin });
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const server = useTestServer({ CORS_ORIGINS: origin }, {}, { checkErrors: false });
 
   it('allows the header in a preflight and lets the page read the replay marker', async () => {
     const preflight = await call(server, 'OPTIONS', '/shoppingCart', undefined, {

@@ -9,6 +9,7 @@ import { opsRoutes } from '../../src/http/ops-routes.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { routeTemplate } from '../../src/observability/metrics.js';
 import type { Store } from '../../src/store/store.js';
+import { sample } from '../support/prometheus.js';
 import { startListener } from '../support/listener.js';
 import {
   base,
@@ -16,7 +17,7 @@ import {
   expectTmfError,
   openTestStore,
   startTestServer,
-  type TestServer,
+  useTestServer,
 } from '../support/server.js';
 
 /** Collects pino's JSON lines. */
@@ -30,17 +31,6 @@ function memoryLog() {
       },
     }),
   };
-}
-
-/** A value from Prometheus text: the sample of `name` whose labels include all of `labels`. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const set = m[3] ?? '';
-    if (Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) return Number(m[4]);
-  }
-  return undefined;
 }
 
 /** A store wrapper whose methods can be made to fail, to see 500s and a failing readiness. */
@@ -59,17 +49,20 @@ function breakable(real: Store, broken: Set<string>): Store {
 }
 
 describe('Request logs', () => {
-  let server: TestServer;
   const log = memoryLog();
   const broken = new Set<string>();
   const dir = mkdtempSync(join(tmpdir(), 'tmf663-logs-'));
-  before(async () => {
-    const store = breakable(await openTestStore(join(dir, 'logs.db')), broken);
+  const server = useTestServer(
+    {},
     // logError left to the server: unexpected errors go to the log.
-    server = await startTestServer({}, { store, logger: log.logger, logError: undefined });
-  });
-  after(async () => {
-    await server.stop();
+    async () => ({
+      store: breakable(await openTestStore(join(dir, 'logs.db')), broken),
+      logger: log.logger,
+      logError: undefined,
+    }),
+    { checkErrors: false },
+  );
+  after(() => {
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -132,19 +125,12 @@ describe('Request logs', () => {
 });
 
 describe('Health, readiness and metrics', () => {
-  let server: TestServer;
   let clockOffsetMs = 0;
-  before(async () => {
-    // Retries wait a minute of a clock the test moves on, so each attempt happens when it says.
-    server = await startTestServer(
-      { NOTIFY_MAX_ATTEMPTS: '2' },
-      { notifyBackoffMs: 60_000, now: () => new Date(Date.now() + clockOffsetMs) },
-    );
-  });
-  after(async () => {
-    expect(server.errors, 'unexpected 500s').to.deep.equal([]);
-    await server.stop();
-  });
+  // Retries wait a minute of a clock the test moves on, so each attempt happens when it says.
+  const server = useTestServer(
+    { NOTIFY_MAX_ATTEMPTS: '2' },
+    { notifyBackoffMs: 60_000, now: () => new Date(Date.now() + clockOffsetMs) },
+  );
 
   it('GET /health is a liveness probe; GET /ready checks the store', async () => {
     const health = await call(server, 'GET', '/health');
@@ -282,13 +268,7 @@ describe('routeTemplate', () => {
 });
 
 describe('API docs', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const server = useTestServer({}, {}, { checkErrors: false });
 
   it('redirects /docs to /docs/ and serves Swagger UI from local assets only', async () => {
     const redirect = await fetch(`${server.url}${base}/docs`, { redirect: 'manual' });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { call, expectTmfError, startTestServer, type TestServer } from '../support/server.js';
+import { call, expectTmfError, useTestServer } from '../support/server.js';
 
 const eur = (value: number) => ({ unit: 'EUR', value });
 const item = (id: string, quantity: number, amount: number, extra: Record<string, unknown> = {}) => ({
@@ -11,14 +11,7 @@ const item = (id: string, quantity: number, amount: number, extra: Record<string
 });
 
 describe('PATCH formats, read-only members, ETags and concurrency', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-  });
-  after(async () => {
-    expect(server.errors, 'unexpected 500s').to.deep.equal([]);
-    await server.stop();
-  });
+  const server = useTestServer();
 
   const newCart = async (
     body: Record<string, unknown> = { cartItem: [item('1', 1, 10), item('2', 2, 5)] },

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { call, expectTmfError, startTestServer, type TestServer } from '../support/server.js';
+import { call, expectTmfError, useTestServer } from '../support/server.js';
 
 /** TMF630 querying over HTTP: filters, fields, sort, paging, and the error cases. */
 describe('listing carts with TMF630 queries', () => {
-  let server: TestServer;
+  const server = useTestServer({ MAX_PAGE_SIZE: '4' });
   // A tag unique to this run, so the assertions see only the carts this file creates.
   const tag = `q${Date.now().toString(36)}`;
   const ids: string[] = [];
@@ -13,7 +13,6 @@ describe('listing carts with TMF630 queries', () => {
   const idsOf = (body: { id: string }[]) => body.map((c) => ids.indexOf(c.id));
 
   before(async () => {
-    server = await startTestServer({ MAX_PAGE_SIZE: '4' });
     const carts = [
       { quantity: 3, offering: 'A', end: '2030-01-01T00:00:00Z', type: 'ShoppingCart' },
       { quantity: 1, offering: 'B', end: '2029-06-01T00:00:00+02:00', type: 'RetailCart' },
@@ -38,10 +37,6 @@ describe('listing carts with TMF630 queries', () => {
       expect(res.status).to.equal(201);
       ids.push(res.body.id as string);
     }
-  });
-  after(async () => {
-    expect(server.errors).to.deep.equal([]);
-    await server.stop();
   });
 
   it('filters on nested array paths, with OR by comma and repeated keys, and AND across attributes', async () => {

@@ -2,6 +2,7 @@
  * A real server on a free port over a fresh store, with response validation on, for API tests.
  * Each test file starts its own; each test creates its own data.
  */
+import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +53,42 @@ export async function startTestServer(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+type Lazy<T> = T | (() => T | Promise<T>);
+
+/**
+ * One server for the enclosing `describe`: started in a `before` hook, stopped in an `after` hook
+ * that then asserts no unexpected 500s happened (`checkErrors: false` leaves that to the tests).
+ * Hooks run in the order they are registered: register one that must run first before calling this.
+ * `env` and `options` may be functions, called in the hook, when they depend on earlier hooks.
+ * The returned handle stands for the running server once the hook has run (`call(server, ...)`,
+ * `server.url`, `server.store`), and throws when used before that.
+ */
+export function useTestServer(
+  env: Lazy<Record<string, string>> = {},
+  options: Lazy<StartOptions & { store?: Store }> = {},
+  { checkErrors = true }: { checkErrors?: boolean } = {},
+): TestServer {
+  let running: TestServer | undefined;
+  const value = async <T>(lazy: Lazy<T>): Promise<T> =>
+    typeof lazy === 'function' ? (lazy as () => T | Promise<T>)() : lazy;
+  before(async () => {
+    running = await startTestServer(await value(env), await value(options));
+  });
+  after(async () => {
+    if (!running) return;
+    const server = running;
+    running = undefined;
+    await server.stop();
+    if (checkErrors) expect(server.errors, 'unexpected 500s').to.deep.equal([]);
+  });
+  return new Proxy({} as TestServer, {
+    get(_, key) {
+      if (!running) throw new Error(`the test server is not running (reading ${String(key)})`);
+      return Reflect.get(running, key) as unknown;
+    },
+  });
 }
 
 /** A fresh MongoDB database name for one test store. */

@@ -7,28 +7,17 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import type { ShoppingCart } from '../../src/api-types.js';
-import { AppError } from '../../src/errors.js';
 import { matchesFilter, projectFields } from '../../src/query/evaluate.js';
 import { parseListQuery } from '../../src/query/parse.js';
 import { applyV5Patch, createInputFromV5, fromV5Cart } from '../../src/versions/v5/cart-input.js';
 import { toV5Cart, type CartMeta } from '../../src/versions/v5/cart-view.js';
 import { toV5Event } from '../../src/versions/v5/events.js';
 import { toCanonicalListQuery, toCanonicalPath, toCanonicalPointer } from '../../src/versions/v5/paths.js';
+import { appErrorOf } from '../support/app-error.js';
 import { v5Problem } from '../../src/versions/v5/v5-document.js';
 
 type Json = Record<string, any>;
 const meta: CartMeta = { createdAt: '2026-01-02T03:04:05.000Z', updatedAt: '2026-02-03T04:05:06.000Z' };
-
-/** The AppError `f` throws (fails when it throws nothing or something else). */
-function errorOf(f: () => unknown): AppError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error('expected an AppError');
-}
 
 /** A cart as v4 stores it today. */
 const storedV4 = (): ShoppingCart =>
@@ -222,13 +211,13 @@ describe('v4 <-> v5 mapping: what a v5 write stores', () => {
 
   it('is a 400 without @type on the cart, naming it', () => {
     const { '@type': _t, ...untyped } = body;
-    const e = errorOf(() => createInputFromV5(untyped));
+    const e = appErrorOf(() => createInputFromV5(untyped));
     expect(e.code).to.equal('BAD_REQUEST');
     expect(e.message).to.contain("'@type'");
   });
 
   it('is a 400 without @type on a nested object, naming where', () => {
-    const e = errorOf(() => createInputFromV5({ ...body, cartItem: [{ id: '1' }] }));
+    const e = appErrorOf(() => createInputFromV5({ ...body, cartItem: [{ id: '1' }] }));
     expect(e.code).to.equal('BAD_REQUEST');
     expect(e.message).to.equal("cartItem.0 must have required property '@type'");
   });
@@ -239,7 +228,7 @@ describe('v4 <-> v5 mapping: what a v5 write stores', () => {
       role: 'customer',
       partyOrPartyRole: { '@type': 'PartyRef', id: 'x' },
     };
-    const e = errorOf(() => createInputFromV5({ ...body, relatedParty: [party] }));
+    const e = appErrorOf(() => createInputFromV5({ ...body, relatedParty: [party] }));
     expect(e.code).to.equal('BAD_REQUEST');
     expect(e.message).to.contain('relatedParty.0.partyOrPartyRole needs id and @referredType');
   });
@@ -256,7 +245,7 @@ describe('v4 <-> v5 mapping: what a v5 write stores', () => {
         },
       ],
     };
-    const e = errorOf(() => createInputFromV5({ '@type': 'ShoppingCart', cartItem: [item] }));
+    const e = appErrorOf(() => createInputFromV5({ '@type': 'ShoppingCart', cartItem: [item] }));
     expect(e.code).to.equal('BAD_REQUEST');
     expect(e.message).to.equal(
       "cartItem.0.itemPrice.0.priceAlteration.0 must have required property 'price'",
@@ -363,14 +352,14 @@ describe('v4 <-> v5 mapping: patches apply to the v5 view', () => {
 
   it('a merge patch without @type is a 400, and so is one whose elements lack it', () => {
     for (const patch of [{ contactMedium: [] }, { '@type': 'ShoppingCart', cartItem: [{ id: '9' }] }]) {
-      const e = errorOf(() => applyV5Patch(storedV4(), meta, 'application/merge-patch+json', patch));
+      const e = appErrorOf(() => applyV5Patch(storedV4(), meta, 'application/merge-patch+json', patch));
       expect(e.code).to.equal('BAD_REQUEST');
       expect(e.message).to.contain("'@type'");
     }
   });
 
   it('a JSON Patch that leaves an element without its @type is a 400', () => {
-    const e = errorOf(() =>
+    const e = appErrorOf(() =>
       applyV5Patch(storedV4(), meta, 'application/json-patch+json', [
         { op: 'remove', path: '/cartItem/0/@type' },
       ]),
@@ -384,7 +373,7 @@ describe('v4 <-> v5 mapping: patches apply to the v5 view', () => {
       creationDate: meta.createdAt,
     });
     expect(same).not.to.have.property('creationDate');
-    const changed = errorOf(() =>
+    const changed = appErrorOf(() =>
       applyV5Patch(storedV4(), meta, 'application/merge-patch+json', {
         '@type': 'ShoppingCart',
         lastUpdate: 'x',
@@ -392,7 +381,7 @@ describe('v4 <-> v5 mapping: patches apply to the v5 view', () => {
     );
     expect(changed.message).to.contain('lastUpdate');
     for (const path of ['/creationDate', '$.lastUpdate']) {
-      const e = errorOf(() =>
+      const e = appErrorOf(() =>
         applyV5Patch(storedV4(), meta, 'application/json-patch-query+json', [{ op: 'remove', path }]),
       );
       expect(e.code).to.equal('BAD_REQUEST');
@@ -485,7 +474,7 @@ describe('v4 <-> v5 mapping: attribute paths', () => {
 
   it('filtering or sorting on creationDate or lastUpdate is a 400 (not compiled by the stores yet)', () => {
     for (const raw of ['creationDate.gt=2026-01-01', 'sort=lastUpdate']) {
-      const e = errorOf(() => toCanonicalListQuery(parseListQuery(raw, { maxPageSize: 100 })));
+      const e = appErrorOf(() => toCanonicalListQuery(parseListQuery(raw, { maxPageSize: 100 })));
       expect(e.code).to.equal('BAD_REQUEST');
     }
   });

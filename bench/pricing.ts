@@ -12,12 +12,12 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CartItem, ShoppingCart } from '../src/api-types.js';
-import type * as Pricing from '../src/cart/pricing.js';
+import type * as Pricing from '../src/cart/pricing/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 execSync('npm run build --silent', { cwd: root, stdio: 'inherit' });
 const { priceCart } = (await import(
-  pathToFileURL(join(root, 'dist/src/cart/pricing.js')).href
+  pathToFileURL(join(root, 'dist/src/cart/pricing/index.js')).href
 )) as typeof Pricing;
 
 const ITEMS = 100;

@@ -279,7 +279,7 @@ export const fixUps: FixUp[] = [
   },
   {
     // Pricing refuses a quantity below 1, a negative tax rate and a negative number of periods
-    // (src/cart/pricing.ts); the request validator now refuses them wherever the schemas occur.
+    // (src/cart/pricing/); the request validator now refuses them wherever the schemas occur.
     name: 'pricing-bounds',
     apply: (doc) => {
       const schemas = doc.components.schemas;

@@ -11,7 +11,7 @@ import type { ListQuery } from '../query/ast.js';
 import { parseDateTime } from '../query/dates.js';
 import type { CartWrite, ListResult, Store, StoredCart } from '../store/store.js';
 import { applyCartPatch, type PatchMediaType } from './patch.js';
-import { priceCart, type RoundingMode } from './pricing.js';
+import { priceCart, type RoundingMode } from './pricing/index.js';
 import { assertCartDepth, assertValidCart } from './validate-cart.js';
 
 export interface CartServiceDeps {

@@ -1,5 +1,5 @@
 /**
- * Exact rational arithmetic for the pricer (src/cart/pricing.ts), in two representations behind
+ * Exact rational arithmetic for the pricer (src/cart/pricing/), in two representations behind
  * one interface:
  * - `smallRationals`: numerator and denominator are plain numbers, and every result is checked to
  *   be a safe integer (below 2^53), so each step is either exact or throws OVERFLOW. No binary

@@ -18,7 +18,7 @@ import type {
   PriceAlteration,
   ShoppingCart,
 } from '../../src/api-types.js';
-import { priceCart, type RoundingMode } from '../../src/cart/pricing.js';
+import { priceCart, type RoundingMode } from '../../src/cart/pricing/index.js';
 
 // Spelled out here rather than imported, so the tests do not share the table they check.
 const MINOR: Readonly<Record<string, number>> = { EUR: 2, USD: 2, JPY: 0, BHD: 3, XYZ: 2 };

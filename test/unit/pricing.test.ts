@@ -12,7 +12,7 @@ import type {
   PriceAlteration,
   ShoppingCart,
 } from '../../src/api-types.js';
-import { priceCart, type RoundingMode } from '../../src/cart/pricing.js';
+import { priceCart, type RoundingMode } from '../../src/cart/pricing/index.js';
 import { isAppError } from '../../src/errors.js';
 
 // ---------------------------------------------------------------------------------------------

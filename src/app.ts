@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { CartService } from './cart/cart-service.js';
-import { AppError, badRequest, fieldProblem } from './errors.js';
+import { missingBody, noResourceAt } from './errors.js';
 import { assertNoForbiddenKeys } from './forbidden-keys.js';
-import { principalOf, requireAuth, type AuthOptions } from './http/auth.js';
+import { requireAuth, type AuthOptions } from './http/auth.js';
 import { apiBaseUrl, basePath, cartRoutes, validateResponsesSetting } from './http/cart-routes.js';
 import { chain } from './http/chain.js';
 import { docsRoutes } from './http/docs.js';
@@ -29,10 +29,11 @@ import {
 } from './http/hardening.js';
 import { hubRoutes } from './http/hub-routes.js';
 import { idempotency } from './http/idempotency.js';
-import { ownedCarts } from './http/owner-scope.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { memoisePathToRegexp } from './http/route-regexp-cache.js';
 import { specForValidator } from './http/validator-spec.js';
+import type { SubscriptionService } from './hub/subscription-service.js';
+import type { Health } from './observability/health.js';
 import { createLogger, requestLog, type Logger } from './observability/logger.js';
 import { dateTimeFormat } from './query/dates.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -65,8 +66,10 @@ export interface AppDeps {
   logger?: Logger;
   /** Metrics registry and instruments; default: a fresh registry. */
   metrics?: Metrics;
-  /** True once shutdown began (GET /ready answers 503). */
-  draining?: () => boolean;
+  /** Readiness (GET /ready): no while the store is unreachable or shutdown began. */
+  health: Health;
+  /** The notification hub's subscriptions. */
+  subscriptions: SubscriptionService;
   /** How long an Idempotency-Key and its answer are kept (IDEMPOTENCY_TTL). */
   idempotencyTtlMs: number;
   /** The clock of the Idempotency-Key records; default: the system clock. */
@@ -149,9 +152,7 @@ export function createApp(deps: AppDeps): express.Express {
     ),
   );
   if (deps.corsOrigins !== undefined) app.use(corsPolicy(deps.corsOrigins));
-  app.use(
-    opsRoutes({ store: deps.store, registry: metrics.registry, draining: deps.draining ?? (() => false) }),
-  );
+  app.use(opsRoutes({ health: deps.health, registry: metrics.registry }));
   if (deps.rateLimitPerMin > 0) app.use(basePath, rateLimitPerIp(deps.rateLimitPerMin));
 
   const api = express.Router();
@@ -181,7 +182,7 @@ export function createApp(deps: AppDeps): express.Express {
   api.use((req: Request, res: Response, next: NextFunction) => {
     const entry = served.find((p) => p.pattern.test(req.path));
     if (!entry) {
-      next(new AppError('NOT_FOUND', 'Not found', `No resource at ${basePath}${req.path}`));
+      next(noResourceAt(`${basePath}${req.path}`));
       return;
     }
     if (!entry.methods.includes(req.method)) {
@@ -220,7 +221,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     const length = req.headers['content-length'];
     if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
-      next(badRequest('Missing body', fieldProblem('the body', `is required for ${req.method}`)));
+      next(missingBody(req.method));
       return;
     }
     parseJson(req, res, (err?: unknown) => {
@@ -264,18 +265,14 @@ export function createApp(deps: AppDeps): express.Express {
   );
 
   const routeOptions = { publicBaseUrl: deps.publicBaseUrl, maxPageSize: deps.maxPageSize };
-  const allCarts = cartRoutes(deps.carts, routeOptions);
-  api.use((req: Request, res: Response, next: NextFunction) => {
-    // A caller limited to its own carts gets routes over a service that sees only those.
-    const owner = principalOf(req)?.owner;
-    const routes = owner === undefined ? allCarts : cartRoutes(ownedCarts(deps.carts, owner), routeOptions);
-    routes(req, res, next);
-  });
-  api.use(hubRoutes(deps.store, deps.newId, deps.publicBaseUrl));
+  // A caller limited to its own carts (owner isolation) sees only those: the cart service applies
+  // the access policy each request carries (src/cart/access-policy.ts).
+  api.use(cartRoutes(deps.carts, routeOptions));
+  api.use(hubRoutes(deps.subscriptions, deps.publicBaseUrl));
 
   app.use(basePath, api);
   app.use((req: Request, res: Response) => {
-    sendError(res, new AppError('NOT_FOUND', 'Not found', `No resource at ${req.path}`));
+    sendError(res, noResourceAt(req.path));
   });
   app.use(afterDeadline());
   app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {

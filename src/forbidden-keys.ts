@@ -3,7 +3,7 @@
  * request body, at any depth, and in every JSON Patch path and from: a client never gets one
  * stored, echoed or sent on in an event, and no code ever reads or writes through one.
  */
-import { badRequest } from './errors.js';
+import { forbiddenAttributeName } from './errors.js';
 
 export const forbiddenKeys: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -18,7 +18,7 @@ export function assertNoForbiddenKeys(value: unknown, at = ''): void {
     } else if (v !== null && typeof v === 'object') {
       for (const k of Object.keys(v)) {
         if (forbiddenKeys.has(k))
-          throw badRequest('Forbidden attribute name', `"${k}" is not allowed (at ${where || 'top level'})`);
+          throw forbiddenAttributeName(`"${k}" is not allowed (at ${where || 'top level'})`);
         stack.push([(v as Record<string, unknown>)[k], where ? `${where}.${k}` : k]);
       }
     }

@@ -13,6 +13,8 @@ import type { Config } from './config/config.js';
 import { startDispatchThread } from './events/dispatch-thread.js';
 import { createDispatcher, type DeadReason, type Dispatcher } from './events/dispatcher.js';
 import { clientErrorResponse } from './http/errors.js';
+import { createSubscriptionService } from './hub/subscription-service.js';
+import { createHealth } from './observability/health.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Store } from './store/store.js';
@@ -174,7 +176,8 @@ export async function startServer(
     now,
     logger,
     metrics,
-    draining: () => draining,
+    health: createHealth(store, () => draining),
+    subscriptions: createSubscriptionService({ store, newId }),
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.http.port, config.http.host, (err?: Error) => {

@@ -5,11 +5,18 @@
  * through its interface. Clock and id generator are injected.
  */
 import type { ShoppingCart, ShoppingCartCreate } from '../api-types.js';
-import { AppError, badRequest, fieldProblem, notFound } from '../errors.js';
+import {
+  cartNotFound,
+  invalidValidFor,
+  keptChanging,
+  preconditionFailed,
+  VersionConflict,
+} from '../errors.js';
 import { buildEvent, changedAttributes, type EventType } from '../events/build-event.js';
 import type { ListQuery } from '../query/ast.js';
 import { parseDateTime } from '../query/dates.js';
 import type { CartWrite, ListResult, Store, StoredCart } from '../store/store.js';
+import type { CartAccessPolicy } from './access-policy.js';
 import { applyCartPatch, type PatchMediaType } from './patch.js';
 import { priceCart, type RoundingMode } from './pricing/index.js';
 import { assertCartDepth, assertValidCart } from './validate-cart.js';
@@ -31,24 +38,19 @@ export interface CartServiceDeps {
   maxDepth: number;
 }
 
-/** Limits what a caller may read and write (owner isolation); absent, everything is allowed. */
-export interface CartAccess {
-  /** A cart the caller may not see is not found, at every attempt of a write too. */
-  canSee(cart: ShoppingCart): boolean;
-  /** Throws when the caller may not store this patched cart. */
-  assertMayStore(patched: ShoppingCart): void;
-}
-
 /** Who asked: for the event envelope, and what they may touch. */
 export interface RequestContext {
   correlationId: string | undefined;
-  access?: CartAccess;
+  /** Owner isolation (src/cart/access-policy.ts); absent, everything is allowed. */
+  access?: CartAccessPolicy;
 }
 
 export interface CartService {
   create(input: ShoppingCartCreate, hrefOf: (id: string) => string, ctx: RequestContext): Promise<StoredCart>;
-  get(id: string): Promise<StoredCart>;
-  list(query: ListQuery): Promise<ListResult>;
+  /** A cart the caller may not see (`access`) is not found. */
+  get(id: string, access?: CartAccessPolicy): Promise<StoredCart>;
+  /** Only the carts the caller may see (`access`). */
+  list(query: ListQuery, access?: CartAccessPolicy): Promise<ListResult>;
   patch(
     id: string,
     mediaType: PatchMediaType,
@@ -67,10 +69,7 @@ function assertValidPeriod(cart: ShoppingCart): void {
   const start = ms(cart.validFor?.startDateTime);
   const end = ms(cart.validFor?.endDateTime);
   if (start !== undefined && end !== undefined && end < start) {
-    throw badRequest(
-      'Invalid validFor',
-      fieldProblem('validFor.endDateTime', 'is before validFor.startDateTime'),
-    );
+    throw invalidValidFor('validFor.endDateTime', 'is before validFor.startDateTime');
   }
 }
 
@@ -89,7 +88,7 @@ export function createCartService(deps: CartServiceDeps): CartService {
 
   const load = async (id: string): Promise<StoredCart> => {
     const found = await store.getCart(id, deps.now().getTime());
-    if (!found) throw notFound(`No shopping cart with id ${id}`);
+    if (!found) throw cartNotFound(id);
     return found;
   };
 
@@ -113,13 +112,6 @@ export function createCartService(deps: CartServiceDeps): CartService {
     return mine;
   };
 
-  const preconditionFailed = (id: string): AppError =>
-    new AppError(
-      'PRECONDITION_FAILED',
-      'Precondition failed',
-      `If-Match does not name the current version of ${id}`,
-    );
-
   /**
    * A write that depends on the cart as it is (patch, delete): `decide` looks at the current cart
    * and says what to write. With If-Match the client asked for that exact version, so any other
@@ -129,17 +121,17 @@ export function createCartService(deps: CartServiceDeps): CartService {
    * take turns across processes too) gets the decision taken on the cart read first, and decides
    * again inside the transaction only if the cart changed meanwhile: concurrent writers never
    * conflict there. Otherwise optimistic concurrency: the write is conditional on the version
-   * read, and a VERSION_CONFLICT (someone else wrote first) reads and decides again, up to
+   * read, and a VersionConflict (someone else wrote first) reads and decides again, up to
    * maxAttempts, then 409.
    */
   const withVersion = async (
     id: string,
     ifMatch: number | undefined,
-    access: CartAccess | undefined,
+    access: CartAccessPolicy | undefined,
     decide: (current: StoredCart) => CartWrite,
   ): Promise<StoredCart> => {
     const checked = (current: StoredCart): CartWrite => {
-      if (access && !access.canSee(current.doc)) throw notFound(`No shopping cart with id ${id}`);
+      if (access && !access.canSee(current.doc)) throw cartNotFound(id);
       if (ifMatch !== undefined && current.version !== ifMatch) throw preconditionFailed(id);
       return decide(current);
     };
@@ -172,22 +164,21 @@ export function createCartService(deps: CartServiceDeps): CartService {
           }
           case 'delete':
             if (!(await store.deleteCart(id, current.version, deps.now().getTime(), change.events)))
-              throw notFound(`No shopping cart with id ${id}`);
+              throw cartNotFound(id);
             wrote();
             return current;
         }
       } catch (e) {
-        if (!(e instanceof AppError) || e.code !== 'VERSION_CONFLICT') throw e;
+        if (!(e instanceof VersionConflict)) throw e;
         if (ifMatch !== undefined) throw preconditionFailed(id);
-        if (attempt >= maxAttempts) {
-          throw new AppError('CONFLICT', 'Conflict', `${id} kept changing concurrently; try again`);
-        }
+        if (attempt >= maxAttempts) throw keptChanging(id);
       }
     }
   };
 
   return {
-    async create(input, hrefOf, ctx) {
+    async create(request, hrefOf, ctx) {
+      const input = ctx.access ? ctx.access.forCreate(request) : request;
       const now = deps.now();
       const nowIso = now.toISOString();
       const id = deps.newId();
@@ -215,9 +206,19 @@ export function createCartService(deps: CartServiceDeps): CartService {
       return stored;
     },
 
-    get: load,
+    async get(id, access) {
+      const cart = await load(id);
+      if (access && !access.canSee(cart.doc)) throw cartNotFound(id);
+      return cart;
+    },
 
-    list: (query) => store.listCarts(query, deps.now().getTime()),
+    list: (query, access) =>
+      store.listCarts(
+        access && access.listConditions.length > 0
+          ? { ...query, filter: { conditions: [...query.filter.conditions, ...access.listConditions] } }
+          : query,
+        deps.now().getTime(),
+      ),
 
     patch: (id, mediaType, body, ifMatch, ctx) =>
       serial(id, () =>

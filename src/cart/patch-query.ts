@@ -19,7 +19,7 @@
  * conditions × elements. A path without a query is returned as it is.
  */
 import type { ShoppingCart } from '../api-types.js';
-import { badRequest, type AppError } from '../errors.js';
+import { invalidJsonPatchQuery, type AppError } from '../errors.js';
 import { matchesFilter } from '../query/evaluate.js';
 import { parseFilterPairs } from '../query/parse.js';
 import { describePath } from '../query/schema-types.js';
@@ -42,7 +42,7 @@ export interface ParseWork {
 }
 
 const invalid = (path: string, why: string): AppError =>
-  badRequest('Invalid JSON Patch Query', `path "${shorten(path)}": ${why}`);
+  invalidJsonPatchQuery(`path "${shorten(path)}": ${why}`);
 
 /** Long paths are cut in messages: an error must not echo half a megabyte back. */
 const shorten = (s: string): string => (s.length > 120 ? `${s.slice(0, 117)}...` : s);

@@ -14,7 +14,16 @@
 import fastJsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import type { ShoppingCart } from '../api-types.js';
-import { AppError, badRequest } from '../errors.js';
+import {
+  forbiddenAttributeName,
+  invalidJsonPatch,
+  invalidJsonPatchQuery,
+  invalidMergePatch,
+  jsonPatchTestFailed,
+  readOnlyAttribute,
+  unsupportedMediaType,
+  type AppError,
+} from '../errors.js';
 import { assertNoForbiddenKeys, forbiddenKeys } from '../forbidden-keys.js';
 import { selectElements } from './patch-query.js';
 
@@ -35,11 +44,7 @@ const computed = new Set(['itemTotalPrice', 'ItemTotalPrice']);
 export function patchMediaType(contentType: string | undefined): PatchMediaType {
   const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if ((patchMediaTypes as readonly string[]).includes(type)) return type as PatchMediaType;
-  throw new AppError(
-    'UNSUPPORTED_MEDIA_TYPE',
-    'Unsupported media type',
-    `PATCH accepts ${patchMediaTypes.join(', ')}; got "${type || 'none'}"`,
-  );
+  throw unsupportedMediaType(`PATCH accepts ${patchMediaTypes.join(', ')}; got "${type || 'none'}"`);
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -66,11 +71,10 @@ function hasComputedTotals(items: unknown): boolean {
 }
 
 const readOnlyError = (member: string): AppError =>
-  badRequest('Read-only attribute', `${member} is computed or owned by the server and cannot be patched`);
+  readOnlyAttribute(`${member} is computed or owned by the server and cannot be patched`);
 
 function applyMergePatch(cart: ShoppingCart, body: unknown): ShoppingCart {
-  if (!isObject(body))
-    throw badRequest('Invalid merge patch', 'a merge patch for a cart must be a JSON object');
+  if (!isObject(body)) throw invalidMergePatch('a merge patch for a cart must be a JSON object');
   const current = cart as Record<string, unknown>;
   for (const member of readOnlyTop) {
     // Sending a read-only member back unchanged (as a GET returned it) is allowed; changing it is not.
@@ -93,11 +97,10 @@ const decodePointer = (path: string): string[] =>
 /** Every path and from of every operation, read or write: never through a prototype. */
 function assertNoPrototypePath(pointer: string, field: string): void {
   if (pointer !== '' && !pointer.startsWith('/')) {
-    throw badRequest('Invalid JSON Patch', `${field} "${pointer}" is not a JSON Pointer`);
+    throw invalidJsonPatch(`${field} "${pointer}" is not a JSON Pointer`);
   }
   for (const s of decodePointer(pointer)) {
-    if (forbiddenKeys.has(s))
-      throw badRequest('Forbidden attribute name', `"${s}" is not allowed in ${field}`);
+    if (forbiddenKeys.has(s)) throw forbiddenAttributeName(`"${s}" is not allowed in ${field}`);
   }
 }
 
@@ -120,14 +123,13 @@ interface RawOperation {
 }
 
 function toOperations(body: unknown): RawOperation[] {
-  if (!Array.isArray(body))
-    throw badRequest('Invalid JSON Patch', 'a JSON Patch must be an array of operations');
+  if (!Array.isArray(body)) throw invalidJsonPatch('a JSON Patch must be an array of operations');
   return body.map((op: unknown, i) => {
     if (!isObject(op) || typeof op.op !== 'string' || typeof op.path !== 'string') {
-      throw badRequest('Invalid JSON Patch', `operation ${i} needs string op and path`);
+      throw invalidJsonPatch(`operation ${i} needs string op and path`);
     }
     if (op.from !== undefined && typeof op.from !== 'string') {
-      throw badRequest('Invalid JSON Patch', `operation ${i}: from must be a string`);
+      throw invalidJsonPatch(`operation ${i}: from must be a string`);
     }
     return op as unknown as RawOperation;
   });
@@ -181,7 +183,7 @@ function applyJsonPatch(cart: ShoppingCart, ops: RawOperation[]): ShoppingCart {
     if (op.op === 'move' && op.from !== undefined) {
       assertWritablePath(op.from, 'from');
       if (isProperPrefix(op.from, op.path))
-        throw badRequest('Invalid JSON Patch', `path: ${op.path} is inside from ${op.from} (operation ${i})`);
+        throw invalidJsonPatch(`path: ${op.path} is inside from ${op.from} (operation ${i})`);
     }
   });
   const doc = structuredClone(cart);
@@ -191,19 +193,15 @@ function applyJsonPatch(cart: ShoppingCart, ops: RawOperation[]): ShoppingCart {
   } catch (e) {
     if (e instanceof JsonPatchError) {
       if (e.name === 'TEST_OPERATION_FAILED') {
-        throw new AppError(
-          'CONFLICT',
-          'JSON Patch test failed',
-          `test at ${(e.operation as { path?: string } | undefined)?.path ?? '?'} did not hold`,
-        );
+        throw jsonPatchTestFailed((e.operation as { path?: string } | undefined)?.path ?? '?');
       }
-      throw badRequest('Invalid JSON Patch', patchProblem(e));
+      throw invalidJsonPatch(patchProblem(e));
     }
     // Anything else the library throws comes from a patch it could not apply to this cart (for
     // example a path through a value that is not a container). The cart is a private copy, so
     // nothing was changed: the client's patch is at fault, never the server.
     if (e instanceof TypeError || e instanceof RangeError)
-      throw badRequest('Invalid JSON Patch', 'operation: cannot be applied to this cart');
+      throw invalidJsonPatch('operation: cannot be applied to this cart');
     throw e;
   }
 }
@@ -212,10 +210,7 @@ function applyJsonPatch(cart: ShoppingCart, ops: RawOperation[]): ShoppingCart {
 function selectOne(cart: ShoppingCart, from: string): string {
   const selected = selectElements(cart, from);
   if (selected.length !== 1) {
-    throw badRequest(
-      'Invalid JSON Patch Query',
-      `from selects ${selected.length} elements; it must select one`,
-    );
+    throw invalidJsonPatchQuery(`from selects ${selected.length} elements; it must select one`);
   }
   return selected[0] ?? from;
 }

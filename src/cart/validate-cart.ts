@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { badRequest, fieldName, fieldProblem, pointerSegments } from '../errors.js';
+import { cartTooDeep, fieldName, fieldProblem, invalidShoppingCart, pointerSegments } from '../errors.js';
 import { dateTimeFormat } from '../query/dates.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -56,7 +56,7 @@ export function nestingDepth(value: unknown): number {
  */
 export function assertCartDepth(cart: unknown, max: number): void {
   if (nestingDepth(cart) > max) {
-    throw badRequest('Cart too deep', `The patched cart nests arrays and objects deeper than ${max} levels`);
+    throw cartTooDeep(max);
   }
 }
 
@@ -64,6 +64,6 @@ export function assertCartDepth(cart: unknown, max: number): void {
 export function assertValidCart(cart: unknown): void {
   if (!validateShoppingCart(cart)) {
     const first = validateShoppingCart.errors?.[0];
-    throw badRequest('Invalid shopping cart', first ? describe(first) : 'the cart is invalid');
+    throw invalidShoppingCart(first ? describe(first) : 'the cart is invalid');
   }
 }

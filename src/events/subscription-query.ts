@@ -4,7 +4,7 @@
  * AND, `fields=event.shoppingCart.id,...` narrows the payload. Empty means every event.
  */
 import type { ShoppingCart } from '../api-types.js';
-import { badRequest } from '../errors.js';
+import { invalidSubscriptionQuery } from '../errors.js';
 import type { Filter } from '../query/ast.js';
 import { matchesFilter, projectFields } from '../query/evaluate.js';
 import { maxQueryLength, parseFilterPairs } from '../query/parse.js';
@@ -22,7 +22,7 @@ export interface SubscriptionQuery {
 export function parseSubscriptionQuery(query: string): SubscriptionQuery {
   // As long as a list query may be (a hub body could otherwise carry a megabyte of it).
   if (query.length > maxQueryLength) {
-    throw badRequest('Invalid subscription query', `the query is longer than ${maxQueryLength} characters`);
+    throw invalidSubscriptionQuery(`the query is longer than ${maxQueryLength} characters`);
   }
   let types: Set<EventType> | undefined;
   let fields: string[][] | undefined;
@@ -30,23 +30,20 @@ export function parseSubscriptionQuery(query: string): SubscriptionQuery {
   for (const part of query.split('&')) {
     if (part.trim() === '') continue;
     const eq = part.indexOf('=');
-    if (eq <= 0) throw badRequest('Invalid subscription query', `"${part}" is not key=value`);
+    if (eq <= 0) throw invalidSubscriptionQuery(`"${part}" is not key=value`);
     let key: string;
     let value: string;
     try {
       key = decodeURIComponent(part.slice(0, eq)).trim();
       value = decodeURIComponent(part.slice(eq + 1)).trim();
     } catch {
-      throw badRequest('Invalid subscription query', `"${part}" is not valid percent-encoding`);
+      throw invalidSubscriptionQuery(`"${part}" is not valid percent-encoding`);
     }
     if (key === 'eventType') {
       const names = value.split(',').map((v) => v.trim());
       for (const n of names) {
         if (!(eventTypes as readonly string[]).includes(n)) {
-          throw badRequest(
-            'Invalid subscription query',
-            `unknown eventType "${n}"; v4 has ${eventTypes.join(', ')}`,
-          );
+          throw invalidSubscriptionQuery(`unknown eventType "${n}"; v4 has ${eventTypes.join(', ')}`);
         }
       }
       types = new Set([...(types ?? []), ...(names as EventType[])]);
@@ -54,20 +51,14 @@ export function parseSubscriptionQuery(query: string): SubscriptionQuery {
       fields = value.split(',').map((f) => {
         const path = f.trim();
         if (!path.startsWith(payloadPrefix)) {
-          throw badRequest(
-            'Invalid subscription query',
-            `fields must name ${payloadPrefix}<path>, got "${path}"`,
-          );
+          throw invalidSubscriptionQuery(`fields must name ${payloadPrefix}<path>, got "${path}"`);
         }
         return path.slice(payloadPrefix.length).split('.');
       });
     } else if (key.startsWith(payloadPrefix) && key.length > payloadPrefix.length) {
       pairs.push([key.slice(payloadPrefix.length), value]);
     } else {
-      throw badRequest(
-        'Invalid subscription query',
-        `"${key}" is not eventType, fields or ${payloadPrefix}<path>`,
-      );
+      throw invalidSubscriptionQuery(`"${key}" is not eventType, fields or ${payloadPrefix}<path>`);
     }
   }
   return { eventTypes: types, filter: parseFilterPairs(pairs), fields };

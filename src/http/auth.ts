@@ -8,7 +8,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { AppError } from '../errors.js';
+import { forbidden, serviceUnavailable, unauthorized } from '../errors.js';
 
 export const scopes = {
   read: 'shoppingCart:read',
@@ -106,6 +106,9 @@ function scopesOf(payload: JWTPayload): Set<string> {
   return found;
 }
 
+const notAccepted = (description: string): Error =>
+  unauthorized(`The bearer token is not accepted: ${description}`);
+
 const quote = (text: string): string => text.replace(/["\\]/g, "'");
 
 function challenge(res: Response, error?: string, description?: string, scope?: string): void {
@@ -160,11 +163,7 @@ export function requireAuth(options: AuthOptions): RequestHandler {
       const sent = /^Bearer\b/i.test(header);
       if (sent) challenge(res, 'invalid_token', 'the bearer token is malformed');
       else challenge(res);
-      throw new AppError(
-        'UNAUTHORIZED',
-        'Unauthorized',
-        sent ? 'The bearer token is malformed' : 'A bearer token is required',
-      );
+      throw unauthorized(sent ? 'The bearer token is malformed' : 'A bearer token is required');
     }
     let payload: JWTPayload;
     try {
@@ -174,15 +173,11 @@ export function requireAuth(options: AuthOptions): RequestHandler {
       const describe = typeof code === 'string' ? tokenErrors[code] : undefined;
       if (describe === undefined) {
         // The key set could not be fetched or read: the token may be fine, we cannot tell.
-        throw new AppError(
-          'SERVICE_UNAVAILABLE',
-          'Service unavailable',
-          'The token signing keys cannot be loaded; try again later',
-        );
+        throw serviceUnavailable('The token signing keys cannot be loaded; try again later');
       }
       const description = describe(e as { claim?: unknown });
       challenge(res, 'invalid_token', description);
-      throw new AppError('UNAUTHORIZED', 'Unauthorized', `The bearer token is not accepted: ${description}`);
+      throw notAccepted(description);
     }
 
     const granted = scopesOf(payload);
@@ -190,7 +185,7 @@ export function requireAuth(options: AuthOptions): RequestHandler {
     const needed = requiredScope(req.method, req.path);
     if (!admin && !granted.has(needed)) {
       challenge(res, 'insufficient_scope', `this operation needs ${needed}`, needed);
-      throw new AppError('FORBIDDEN', 'Forbidden', `This operation needs the ${needed} scope`);
+      throw forbidden(`This operation needs the ${needed} scope`);
     }
 
     let owner: string | undefined;
@@ -200,11 +195,7 @@ export function requireAuth(options: AuthOptions): RequestHandler {
       if ((typeof value !== 'string' || value === '') && typeof value !== 'number') {
         const description = `the token has no "${options.ownerClaim}" claim naming the caller's party`;
         challenge(res, 'invalid_token', description);
-        throw new AppError(
-          'UNAUTHORIZED',
-          'Unauthorized',
-          `The bearer token is not accepted: ${description}`,
-        );
+        throw notAccepted(description);
       }
       owner = String(value);
     }

@@ -5,12 +5,14 @@
  */
 import { Router, type Request, type Response } from 'express';
 import type { ShoppingCartCreate } from '../api-types.js';
+import { accessPolicyFor } from '../cart/access-policy.js';
 import type { CartService, RequestContext } from '../cart/cart-service.js';
 import { patchMediaType } from '../cart/patch.js';
-import { AppError } from '../errors.js';
+import { preconditionFailed } from '../errors.js';
 import { projectFields } from '../query/evaluate.js';
 import { parseListQuery } from '../query/parse.js';
 import type { StoredCart } from '../store/store.js';
+import { principalOf } from './auth.js';
 import { jsonType } from './errors.js';
 
 export const basePath = '/tmf-api/shoppingCart/v4';
@@ -50,16 +52,18 @@ function ifMatchVersion(req: Request, current: () => Promise<StoredCart>): Promi
   const tags = parseEntityTags(req.get('If-Match'));
   if (tags === undefined || tags === '*') return Promise.resolve(undefined);
   if (tags.length === 0) {
-    return Promise.reject(
-      new AppError('PRECONDITION_FAILED', 'Precondition failed', 'If-Match names no current version'),
-    );
+    return Promise.reject(preconditionFailed());
   }
   if (tags.length === 1) return Promise.resolve(tags[0]);
   // Several tags: the write is conditional on whichever of them is current.
   return current().then((c) => (tags.includes(c.version) ? c.version : -1));
 }
 
-const context = (req: Request): RequestContext => ({ correlationId: req.get('X-Correlation-ID') });
+/** Who asks: the correlation id for events, and the carts the caller may see and change. */
+const context = (req: Request): Required<RequestContext> => ({
+  correlationId: req.get('X-Correlation-ID'),
+  access: accessPolicyFor(principalOf(req)?.owner),
+});
 
 /** The app setting that turns response validation on (tests); app.ts sets it. */
 export const validateResponsesSetting = 'tmf663 validate responses';
@@ -102,7 +106,7 @@ export function cartRoutes(service: CartService, options: CartRoutesOptions): Ro
 
   router.get('/shoppingCart', async (req, res) => {
     const query = parseListQuery(rawQuery(req), { maxPageSize: options.maxPageSize });
-    const result = await service.list(query);
+    const result = await service.list(query, context(req).access);
     const { total, json } = result;
     const items = json ?? result.items;
     // 200 only when the body holds every match (TMF630); the CTK requires 200 for an unpaged list.
@@ -114,7 +118,7 @@ export function cartRoutes(service: CartService, options: CartRoutesOptions): Ro
   });
 
   router.get('/shoppingCart/:id', async (req, res) => {
-    const cart = await service.get(req.params.id);
+    const cart = await service.get(req.params.id, context(req).access);
     const tags = parseEntityTags(req.get('If-None-Match'));
     if (tags === '*' || tags?.includes(cart.version)) {
       res.status(304).set('ETag', etagOf(cart)).end();
@@ -131,15 +135,17 @@ export function cartRoutes(service: CartService, options: CartRoutesOptions): Ro
   router.patch('/shoppingCart/:id', async (req, res) => {
     const mediaType = patchMediaType(req.get('Content-Type'));
     const id = req.params.id;
-    const ifMatch = await ifMatchVersion(req, () => service.get(id));
-    const cart = await service.patch(id, mediaType, req.body, ifMatch, context(req));
+    const ctx = context(req);
+    const ifMatch = await ifMatchVersion(req, () => service.get(id, ctx.access));
+    const cart = await service.patch(id, mediaType, req.body, ifMatch, ctx);
     sendCart(req, res, 200, cart);
   });
 
   router.delete('/shoppingCart/:id', async (req, res) => {
     const id = req.params.id;
-    const ifMatch = await ifMatchVersion(req, () => service.get(id));
-    await service.remove(id, ifMatch, context(req));
+    const ctx = context(req);
+    const ifMatch = await ifMatchVersion(req, () => service.get(id, ctx.access));
+    await service.remove(id, ifMatch, ctx);
     res.status(204).end();
   });
 

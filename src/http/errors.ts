@@ -1,32 +1,28 @@
 /**
- * The one place where errors become HTTP: an exhaustive map from error code to status, and the
- * TMF Error body (`code` and `status` as strings, no stack traces).
+ * The one place where errors become HTTP: the status of each code (from the catalogue,
+ * src/errors.ts), the TMF Error body (`code` and `status` as strings, no stack traces), and
+ * foreign errors (body-parser's, the validator's) mapped onto a code.
  */
 import type { ErrorRequestHandler, Response } from 'express';
 import type { TmfError } from '../api-types.js';
-import { AppError, fieldName, fieldProblem, pointerSegments, type ErrorCode } from '../errors.js';
+import {
+  AppError,
+  errorCatalogue,
+  errorCodes,
+  fieldName,
+  fieldProblem,
+  headersTooLarge,
+  internalError,
+  malformedJson,
+  malformedRequest,
+  methodNotAllowed as notAllowed,
+  payloadTooLarge,
+  pointerSegments,
+  requestTimeout,
+  type ErrorCode,
+} from '../errors.js';
 
-export const statusOf: Record<ErrorCode, number> = {
-  BAD_REQUEST: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  CONFLICT: 409,
-  VERSION_CONFLICT: 409,
-  PRECONDITION_FAILED: 412,
-  IDEMPOTENCY_KEY_IN_USE: 409,
-  IDEMPOTENCY_KEY_REUSED: 422,
-  REQUEST_TIMEOUT: 408,
-  PAYLOAD_TOO_LARGE: 413,
-  URI_TOO_LONG: 414,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  TOO_MANY_REQUESTS: 429,
-  HEADERS_TOO_LARGE: 431,
-  STORE_UNAVAILABLE: 503,
-  SERVICE_UNAVAILABLE: 503,
-  INTERNAL: 500,
-};
+const statusOf = (code: ErrorCode): number => errorCatalogue[code].status;
 
 /**
  * Answers a client should simply try again, with the seconds to wait (Retry-After): the store
@@ -37,17 +33,22 @@ export const retryAfterSeconds: Partial<Record<ErrorCode, number>> = {
   STORE_UNAVAILABLE: 1,
 };
 
+/** The code a foreign error's status is answered with (ours only ever raise the others). */
 const codeOfStatus = new Map<number, ErrorCode>(
-  (Object.entries(statusOf) as [ErrorCode, number][])
+  errorCodes
     .filter(
-      ([c]) =>
-        c !== 'VERSION_CONFLICT' &&
-        c !== 'SERVICE_UNAVAILABLE' &&
-        c !== 'IDEMPOTENCY_KEY_IN_USE' &&
-        c !== 'IDEMPOTENCY_KEY_REUSED',
+      (c) => c !== 'SERVICE_UNAVAILABLE' && c !== 'IDEMPOTENCY_KEY_IN_USE' && c !== 'IDEMPOTENCY_KEY_REUSED',
     )
-    .map(([c, s]) => [s, c]),
+    .map((c) => [statusOf(c), c]),
 );
+
+/** Foreign errors keep the catalogue's reason for these codes; any other is answered as 'Error'. */
+const foreignReasons: ReadonlySet<ErrorCode> = new Set([
+  'BAD_REQUEST',
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'UNSUPPORTED_MEDIA_TYPE',
+]);
 
 export const jsonType = 'application/json;charset=utf-8';
 
@@ -58,14 +59,14 @@ export function errorBody(error: AppError): TmfError {
     code: error.code,
     reason: error.reason,
     message: error.message,
-    status: String(statusOf[error.code]),
+    status: String(statusOf(error.code)),
   };
 }
 
 export function sendError(res: Response, error: AppError): void {
   const retryAfter = retryAfterSeconds[error.code];
   if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
-  res.status(statusOf[error.code]).set('Content-Type', jsonType).json(errorBody(error));
+  res.status(statusOf(error.code)).set('Content-Type', jsonType).json(errorBody(error));
 }
 
 /**
@@ -74,26 +75,18 @@ export function sendError(res: Response, error: AppError): void {
  */
 export function methodNotAllowed(res: Response, method: string, path: string, allowed: string[]): AppError {
   res.setHeader('Allow', allowed.join(', '));
-  return new AppError(
-    'METHOD_NOT_ALLOWED',
-    'Method not allowed',
-    `${method} is not allowed on ${path}; it allows ${allowed.join(', ')}`,
-  );
+  return notAllowed(method, path, allowed);
 }
 
 /** What Node's HTTP parser reports (server 'clientError'), as an AppError. */
 export function clientErrorOf(err: { code?: unknown }): AppError {
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
-      return new AppError(
-        'HEADERS_TOO_LARGE',
-        'Request header fields too large',
-        'The request line and headers are over the size limit (a URL that long is refused too)',
-      );
+      return headersTooLarge();
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return new AppError('REQUEST_TIMEOUT', 'Request timeout', 'The request did not arrive in time');
+      return requestTimeout();
     default:
-      return new AppError('BAD_REQUEST', 'Malformed request', 'The request is not valid HTTP/1.1');
+      return malformedRequest();
   }
 }
 
@@ -103,7 +96,7 @@ export function clientErrorOf(err: { code?: unknown }): AppError {
  */
 export function clientErrorResponse(err: { code?: unknown }): string {
   const error = clientErrorOf(err);
-  const status = statusOf[error.code];
+  const status = statusOf(error.code);
   const text = JSON.stringify(errorBody(error));
   return (
     `HTTP/1.1 ${status} ${error.reason}\r\n` +
@@ -156,25 +149,17 @@ function describeValidatorError(d: { path?: string; message?: string; errorCode?
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const e = (err ?? {}) as HttpishError;
-  if (e.type === 'entity.parse.failed')
-    return new AppError('BAD_REQUEST', 'Malformed JSON', 'The request body is not valid JSON');
-  if (e.type === 'entity.too.large')
-    return new AppError('PAYLOAD_TOO_LARGE', 'Payload too large', 'The request body is over the size limit');
+  if (e.type === 'entity.parse.failed') return malformedJson();
+  if (e.type === 'entity.too.large') return payloadTooLarge();
   const status =
     typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : 500;
   const code = codeOfStatus.get(status);
   if (code === undefined || code === 'INTERNAL' || status >= 500) {
-    return new AppError('INTERNAL', 'Internal error', 'The server could not handle the request');
+    return internalError();
   }
   const details = (e.errors ?? []).map(describeValidatorError).join('; ');
-  const reasons: Partial<Record<ErrorCode, string>> = {
-    BAD_REQUEST: 'Invalid request',
-    NOT_FOUND: 'Not found',
-    METHOD_NOT_ALLOWED: 'Method not allowed',
-    UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
-  };
   const message = details || (typeof e.message === 'string' ? e.message : 'Invalid request');
-  return new AppError(code, reasons[code] ?? 'Error', message);
+  return new AppError(code, message, foreignReasons.has(code) ? {} : { reason: 'Error' });
 }
 
 export function errorHandler(log: (err: unknown) => void): ErrorRequestHandler {

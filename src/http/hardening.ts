@@ -9,7 +9,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import { newUlid } from '../ids.js';
-import { AppError } from '../errors.js';
+import { invalidUtf8, jsonTooDeep, serviceUnavailable, tooManyRequests, uriTooLong } from '../errors.js';
 import { sendError } from './errors.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -79,7 +79,7 @@ export const maxUriLength = 8192 + 1024;
 export function uriLengthLimit(max = maxUriLength): RequestHandler {
   return (req, _res, next) => {
     if (req.originalUrl.length > max) {
-      next(new AppError('URI_TOO_LONG', 'URI too long', `The request URI is over ${max} characters`));
+      next(uriTooLong(`The request URI is over ${max} characters`));
       return;
     }
     next();
@@ -120,14 +120,10 @@ export function jsonDepth(text: Uint8Array): number {
 export function jsonDepthLimit(max: number): (req: Request, res: Response, body: Buffer) => void {
   return (_req, _res, body) => {
     if (!isUtf8(body)) {
-      throw new AppError('BAD_REQUEST', 'Invalid UTF-8', 'The request body is not valid UTF-8 text');
+      throw invalidUtf8();
     }
     if (jsonDepth(body) > max) {
-      throw new AppError(
-        'BAD_REQUEST',
-        'JSON too deep',
-        `The request body nests arrays and objects deeper than ${max} levels`,
-      );
+      throw jsonTooDeep(max);
     }
   };
 }
@@ -146,13 +142,7 @@ export function rateLimitPerIp(perMinute: number): RequestHandler {
     standardHeaders: 'draft-7',
     legacyHeaders: false,
     handler: (_req, _res, next) => {
-      next(
-        new AppError(
-          'TOO_MANY_REQUESTS',
-          'Too many requests',
-          `Over ${perMinute} requests per minute from this client; see Retry-After`,
-        ),
-      );
+      next(tooManyRequests(perMinute));
     },
   });
 }
@@ -172,10 +162,7 @@ export function requestDeadline(ms: number): RequestHandler {
       if (res.headersSent) return;
       timedOut.add(req);
       res.setHeader('Connection', 'close');
-      sendError(
-        res,
-        new AppError('SERVICE_UNAVAILABLE', 'Service unavailable', `The request took longer than ${ms} ms`),
-      );
+      sendError(res, serviceUnavailable(`The request took longer than ${ms} ms`));
     }, ms);
     timer.unref();
     const clear = (): void => {

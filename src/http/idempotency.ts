@@ -25,7 +25,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { AppError } from '../errors.js';
+import {
+  idempotencyKeyInUse as inUse,
+  idempotencyKeyNeedsCaller,
+  idempotencyKeyReused as reused,
+  invalidIdempotencyKey as invalidKey,
+  type AppError,
+} from '../errors.js';
 import type { IdempotencyClaim, RememberedAnswer, Store } from '../store/store.js';
 import { principalOf } from './auth.js';
 
@@ -69,16 +75,6 @@ export function parseIdempotencyKey(header: string): string {
   return key;
 }
 
-const invalidKey = (problem: string): AppError =>
-  new AppError('BAD_REQUEST', 'Invalid Idempotency-Key', `The Idempotency-Key header ${problem}`);
-
-const reused = (): AppError =>
-  new AppError(
-    'IDEMPOTENCY_KEY_REUSED',
-    'Idempotency-Key reused',
-    'This Idempotency-Key was already used with a different request; use a new key for a new request',
-  );
-
 /** JSON with object keys sorted at every level: equal documents give equal texts. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
@@ -108,11 +104,7 @@ function scopeOf(req: Request): string {
   if (principal === undefined) return '';
   if (principal.owner !== undefined) return `owner:${principal.owner}`;
   if (principal.subject !== undefined && principal.subject !== '') return `sub:${principal.subject}`;
-  throw new AppError(
-    'BAD_REQUEST',
-    'Idempotency-Key needs a caller',
-    'The token names no caller (no "sub" claim, and no owner claim), so an Idempotency-Key cannot be kept apart from other callers\' keys; send the request without one, or with a token that has a "sub"',
-  );
+  throw idempotencyKeyNeedsCaller();
 }
 
 function replay(res: Response, answer: RememberedAnswer): void {
@@ -128,9 +120,6 @@ const bodyText = (chunk: unknown): string =>
 
 /** How a request holding a key ended, for the requests of this process that waited for it. */
 type Outcome = { answer: RememberedAnswer } | { error: AppError } | { retry: true };
-
-const inUse = (message: string): AppError =>
-  new AppError('IDEMPOTENCY_KEY_IN_USE', 'Idempotency-Key in use', message);
 
 export function idempotency(options: IdempotencyOptions): RequestHandler {
   const { store } = options;

@@ -4,15 +4,12 @@
  */
 import { Router } from 'express';
 import type { Registry } from 'prom-client';
-import { AppError } from '../errors.js';
-import type { Store } from '../store/store.js';
+import type { Health } from '../observability/health.js';
 import { jsonType, methodNotAllowed, sendError } from './errors.js';
 
 export interface OpsOptions {
-  store: Store;
+  health: Health;
   registry: Registry;
-  /** True once shutdown began: readiness fails so load balancers stop sending traffic. */
-  draining: () => boolean;
 }
 
 export function opsRoutes(options: OpsOptions): Router {
@@ -24,17 +21,12 @@ export function opsRoutes(options: OpsOptions): Router {
 
   router.get('/ready', async (_req, res) => {
     res.set('Cache-Control', 'no-store');
-    if (options.draining()) {
-      sendError(res, new AppError('SERVICE_UNAVAILABLE', 'Shutting down', 'This instance is shutting down'));
+    const readiness = await options.health.readiness();
+    if (!readiness.ready) {
+      sendError(res, readiness.error);
       return;
     }
-    try {
-      await options.store.ping();
-    } catch {
-      sendError(res, new AppError('STORE_UNAVAILABLE', 'Store unavailable', 'The store cannot be reached'));
-      return;
-    }
-    res.status(200).set('Content-Type', jsonType).json({ status: 'ok', store: options.store.name });
+    res.status(200).set('Content-Type', jsonType).json({ status: 'ok', store: readiness.store });
   });
 
   router.get('/metrics', async (_req, res) => {

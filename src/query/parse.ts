@@ -34,7 +34,7 @@
  *   most 20 for gt/gte/lt/lte/regex (each value is its own comparison), so no filter reaches a
  *   store's expression limits.
  */
-import { AppError, badRequest, fieldProblem } from '../errors.js';
+import { fieldProblem, invalidQueryParameter, uriTooLong, type AppError } from '../errors.js';
 import type { Condition, Filter, FilterOp, FilterValue, ListQuery, SortKey } from './ast.js';
 import { parseDateTime } from './dates.js';
 import { regexProblem } from './safe-regex.js';
@@ -51,7 +51,7 @@ const reservedKeys = new Set(['fields', 'offset', 'limit', 'sort', 'filter']);
 const suffixOps: ReadonlySet<string> = new Set<FilterOp>(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'regex']);
 
 const invalid = (parameter: string, problem: string): AppError =>
-  badRequest('Invalid query parameter', fieldProblem(parameter, problem));
+  invalidQueryParameter(fieldProblem(parameter, problem));
 
 /** One `key<op>value` pair of the query, before the key is split into a path. */
 export interface QueryTerm {
@@ -88,11 +88,7 @@ const symbolAt = (raw: string, i: number): { ch: string; length: number; literal
 /** Splits a raw query string into terms; checks its length (414) and its operators (400). */
 export function splitQuery(rawQuery: string): QueryTerm[] {
   if (rawQuery.length > maxQueryLength) {
-    throw new AppError(
-      'URI_TOO_LONG',
-      'URI too long',
-      `the query string is longer than ${maxQueryLength} characters`,
-    );
+    throw uriTooLong(`the query string is longer than ${maxQueryLength} characters`);
   }
   const terms: QueryTerm[] = [];
   for (const pair of rawQuery.split('&')) {

@@ -18,7 +18,7 @@
  * Patterns match anywhere in the value (anchor with ^ and $).
  */
 import { RE2 } from 're2-wasm';
-import { AppError, badRequest } from '../errors.js';
+import { AppError, invalidRegex, queryTooExpensive } from '../errors.js';
 import { translateRegexFor, unitText } from './regex-translate.js';
 
 export const maxRegexLength = 256;
@@ -151,11 +151,10 @@ export function regexProblem(source: string): string | undefined {
 /** A search over one metered section went past regexBudget. */
 export class RegexBudgetExceeded extends AppError {
   constructor() {
-    super(
-      'BAD_REQUEST',
-      'Query too expensive',
+    const { code, message, reason } = queryTooExpensive(
       `the regex conditions would search more than ${regexBudget} character-weights in one value or event; use a lighter pattern or narrower conditions`,
     );
+    super(code, message, { reason });
   }
 }
 
@@ -189,11 +188,10 @@ export const regexRequestBudget = 1_000_000_000;
 /** A request's regex searches went past regexRequestBudget (over all its sections). */
 export class RegexRequestBudgetExceeded extends AppError {
   constructor() {
-    super(
-      'BAD_REQUEST',
-      'Query too expensive',
+    const { code, message, reason } = queryTooExpensive(
       `the regex conditions would search more than ${regexRequestBudget} character-weights in one request; add narrower conditions`,
     );
+    super(code, message, { reason });
   }
 }
 
@@ -278,7 +276,7 @@ interface Compiled extends SafeRegex {
 
 const compile = (source: string): Compiled => {
   const translated = translateRegexFor(source, 'units');
-  if (translated === undefined) throw badRequest('Invalid regex', 'the regex cannot run exactly');
+  if (translated === undefined) throw invalidRegex('the regex cannot run exactly');
   const re = new RE2(translated.source, 'u');
   const { weight } = translated;
   return {
@@ -314,7 +312,7 @@ export function compileSafeRegex(source: string): SafeRegex {
     return hit;
   }
   const problem = regexProblem(source);
-  if (problem !== undefined) throw badRequest('Invalid regex', `regex pattern ${problem}`);
+  if (problem !== undefined) throw invalidRegex(`regex pattern ${problem}`);
   const re = compile(source);
   cache.set(source, re);
   if (cache.size > cacheSize) {

@@ -48,7 +48,15 @@ import {
   type WriteError,
 } from 'mongodb';
 import type { ShoppingCart } from '../api-types.js';
-import { AppError } from '../errors.js';
+import {
+  alreadyExists,
+  cartNotFound,
+  idempotencyKeyContended,
+  internalError,
+  queryTooExpensive,
+  storeUnavailable,
+  versionConflict,
+} from '../errors.js';
 import type { Condition, ListQuery } from '../query/ast.js';
 import { compareForSort, matchesFilter, projectFields } from '../query/evaluate.js';
 import { regexScan } from '../query/safe-regex.js';
@@ -209,12 +217,8 @@ function isUnavailable(e: unknown): boolean {
   return e instanceof Error && unavailableNames.has(e.name);
 }
 
-const unavailable = (e: unknown): AppError =>
-  new AppError(
-    'STORE_UNAVAILABLE',
-    'Store unavailable',
-    `MongoDB cannot be reached (${e instanceof Error ? e.name : 'error'})`,
-  );
+const unavailable = (e: unknown): Error =>
+  storeUnavailable(`MongoDB cannot be reached (${e instanceof Error ? e.name : 'error'})`);
 
 /** Runs a store operation; a driver error that means "unreachable" becomes STORE_UNAVAILABLE. */
 async function guard<T>(fn: () => Promise<T>): Promise<T> {
@@ -223,9 +227,7 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
   } catch (e) {
     // MaxTimeMSExpired: the query itself was too expensive, not the database unavailable.
     if (e instanceof MongoServerError && e.code === 50) {
-      throw new AppError(
-        'BAD_REQUEST',
-        'Query too expensive',
+      throw queryTooExpensive(
         `the query ran longer than ${listMaxTimeMs} ms in the database; add narrower conditions`,
       );
     }
@@ -251,11 +253,6 @@ const notImplemented = (e: unknown): boolean =>
 const redact = (uri: string): string => uri.replace(/\/\/[^@/]*@/, '//***@');
 
 // --- helpers ---
-
-const versionConflict = (id: string): AppError =>
-  new AppError('VERSION_CONFLICT', 'Version conflict', `Cart ${id} changed concurrently`);
-const cartNotFound = (id: string): AppError =>
-  new AppError('NOT_FOUND', 'Not found', `No shopping cart with id ${id}`);
 
 /** Carts that exist for readers at `nowMs`: not deleted, not expired. */
 const live = (nowMs: number): Filter<CartDoc> => ({
@@ -338,11 +335,7 @@ async function connect(client: MongoClient, options: MongoOptions): Promise<void
       if (!isUnavailable(e) || Date.now() >= deadline) {
         await client.close().catch(() => undefined);
         const why = e instanceof Error ? e.message : String(e);
-        throw new AppError(
-          'STORE_UNAVAILABLE',
-          'Store unavailable',
-          `cannot reach MongoDB at ${redact(options.uri)}: ${why}`,
-        );
+        throw storeUnavailable(`cannot reach MongoDB at ${redact(options.uri)}: ${why}`);
       }
       await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
     }
@@ -464,7 +457,7 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
     events: OutboxEvent[],
   ): Promise<StoredCart> => {
     const id = doc.id;
-    if (typeof id !== 'string') throw new AppError('INTERNAL', 'Internal error', 'A cart to store has no id');
+    if (typeof id !== 'string') throw internalError('A cart to store has no id');
     const stored = encodeDocument(doc);
     const expiresAt = toDate(meta.expiresAt);
     const dates = dateShadow(doc);
@@ -500,8 +493,7 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
       };
       if (pending.length > 0) update.$push = { '_m.pending': { $each: pending } };
       const reused = await carts.updateOne({ _id: id, '_m.deleted': true }, update);
-      if (reused.matchedCount === 0)
-        throw new AppError('CONFLICT', 'Conflict', 'The resource already exists');
+      if (reused.matchedCount === 0) throw alreadyExists();
     }
     return { doc, version: 1, createdAt: meta.now, updatedAt: meta.now };
   };
@@ -969,7 +961,7 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
         doc: encodeDocument(sub),
       });
     } catch (e) {
-      if (isDuplicateKey(e)) throw new AppError('CONFLICT', 'Conflict', 'The resource already exists');
+      if (isDuplicateKey(e)) throw alreadyExists();
       throw e;
     }
     return sub;
@@ -1010,7 +1002,7 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
       }
       await idempotencyKeys.deleteOne({ _id, token: held.token });
     }
-    throw new AppError('CONFLICT', 'Conflict', `Idempotency key ${record.key} is contended`);
+    throw idempotencyKeyContended(record.key);
   };
 
   return {

@@ -15,7 +15,13 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ShoppingCart } from '../api-types.js';
 import { defaults } from '../config/config.js';
-import { AppError, isAppError } from '../errors.js';
+import {
+  alreadyExists,
+  cartNotFound as notFound,
+  isAppError,
+  storeUnavailable,
+  versionConflict,
+} from '../errors.js';
 import type { ListQuery } from '../query/ast.js';
 import { regexScan, withRegexBudget } from '../query/safe-regex.js';
 import {
@@ -165,9 +171,8 @@ const isBusy = (e: unknown): boolean =>
  */
 function toStoreError(e: unknown, options: { nothingStored?: boolean } = {}): unknown {
   if (isAppError(e) || !(e instanceof Database.SqliteError)) return e;
-  if (e.code.startsWith('SQLITE_CONSTRAINT'))
-    return new AppError('CONFLICT', 'Conflict', 'The resource already exists');
-  return new AppError('STORE_UNAVAILABLE', 'Store unavailable', `SQLite: ${e.code}`, options);
+  if (e.code.startsWith('SQLITE_CONSTRAINT')) return alreadyExists();
+  return storeUnavailable(`SQLite: ${e.code}`, options);
 }
 
 function guard<T>(fn: () => T): T {
@@ -387,10 +392,6 @@ export function openSqliteStore(options: SqliteOptions): Store {
     stmt.deleteKeys.run(id);
     writeOutbox(events);
   };
-  const notFound = (id: string): AppError =>
-    new AppError('NOT_FOUND', 'Not found', `No shopping cart with id ${id}`);
-  const versionConflict = (id: string): AppError =>
-    new AppError('VERSION_CONFLICT', 'Version conflict', `Cart ${id} changed concurrently`);
 
   const replace = db.transaction(
     (id: string, expected: number, doc: ShoppingCart, meta: WriteMeta, events: OutboxEvent[]): StoredCart => {
@@ -477,10 +478,8 @@ export function openSqliteStore(options: SqliteOptions): Store {
       }
     }),
   );
-  const lockTimeout = (): AppError =>
-    new AppError(
-      'STORE_UNAVAILABLE',
-      'Store unavailable',
+  const lockTimeout = (): Error =>
+    storeUnavailable(
       `SQLite: the write lock stayed taken by other processes for ${lockTimeoutMs} ms`,
       // Given up before its transaction began: the write was never applied.
       { nothingStored: true },
@@ -973,7 +972,7 @@ function idempotencyStatements(db: Database.Database) {
       if (claimRow.run({ scope, key, fingerprint, token, expiresAt, now: nowMs }).changes > 0)
         return { claimed: true };
       const row = get.get(scope, key);
-      if (!row) throw new AppError('STORE_UNAVAILABLE', 'Store unavailable', 'Idempotency key vanished');
+      if (!row) throw storeUnavailable('Idempotency key vanished');
       return {
         claimed: false,
         record: {

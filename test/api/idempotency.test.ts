@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { SignJWT } from 'jose';
 import { loadConfig } from '../../src/config/config.js';
-import { AppError } from '../../src/errors.js';
+import { storeUnavailable, type AppError } from '../../src/errors.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import { startServer } from '../../src/server.js';
@@ -352,9 +352,7 @@ describe('Idempotency-Key after a 5xx', () => {
   it('gives the key up at once when the error says nothing was stored, so the retry creates the cart', async () => {
     const k = key();
     const name = `nothing-stored-${k}`;
-    failNext = new AppError('STORE_UNAVAILABLE', 'Store unavailable', 'SQLite: lock timeout', {
-      nothingStored: true,
-    });
+    failNext = storeUnavailable('SQLite: lock timeout', { nothingStored: true });
     const failed = await call(server, 'POST', '/shoppingCart', { name }, withKey(k));
     expect(expectTmfError(failed, 503).code).to.equal('STORE_UNAVAILABLE');
     expect(await cartsNamed(server, name)).to.equal(0);
@@ -369,7 +367,7 @@ describe('Idempotency-Key after a 5xx', () => {
   it('keeps the key when a 5xx does not say nothing was stored (409 with Retry-After)', async () => {
     const k = key();
     const name = `unmarked-${k}`;
-    failNext = new AppError('STORE_UNAVAILABLE', 'Store unavailable', 'unknown outcome');
+    failNext = storeUnavailable('unknown outcome');
     expectTmfError(await call(server, 'POST', '/shoppingCart', { name }, withKey(k)), 503);
     const retried = await call(server, 'POST', '/shoppingCart', { name }, withKey(k));
     expect(expectTmfError(retried, 409).code).to.equal('IDEMPOTENCY_KEY_IN_USE');

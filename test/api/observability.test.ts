@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import express from 'express';
 import { Registry } from 'prom-client';
 import { opsRoutes } from '../../src/http/ops-routes.js';
+import { createHealth } from '../../src/observability/health.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { routeTemplate } from '../../src/observability/metrics.js';
 import type { Store } from '../../src/store/store.js';
@@ -226,7 +227,9 @@ describe('Readiness while shutting down', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tmf663-drain-'));
     const store = await openTestStore(join(dir, 'drain.db'));
     let draining = false;
-    const app = express().use(opsRoutes({ store, registry: new Registry(), draining: () => draining }));
+    const app = express().use(
+      opsRoutes({ health: createHealth(store, () => draining), registry: new Registry() }),
+    );
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

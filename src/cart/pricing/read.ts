@@ -1,11 +1,10 @@
 /** Reading and checking prices (no arithmetic: this runs once per line, whatever the arithmetic). */
 import type { Money, Price, PriceAlteration } from '../../api-types.js';
-import { badRequest, fieldProblem, type AppError } from '../../errors.js';
+import { invalidField } from '../../errors.js';
 
 // Field paths travel as thunks (() => string) and are rendered only for an error, so pricing a
 // valid cart builds no path strings at all.
-export const invalid = (path: string, problem: string): AppError =>
-  badRequest(`Invalid ${path}`, fieldProblem(path, problem));
+export const invalid = invalidField;
 
 export const isAbsent = (value: unknown): value is undefined | null => value === undefined || value === null;
 

@@ -6,7 +6,7 @@
 import type { ShoppingCart, ShoppingCartCreate } from '../../api-types.js';
 import { applyCartPatch, type PatchMediaType } from '../../cart/patch.js';
 import { assertValidCart } from '../../cart/validate-cart.js';
-import { badRequest } from '../../errors.js';
+import { invalidPatch, invalidRelatedParty, invalidShoppingCart, readOnlyAttribute } from '../../errors.js';
 import {
   agreementToV5,
   decimalAmount,
@@ -43,8 +43,7 @@ export function relatedPartyFromV5(p: unknown, at: string): unknown {
   const party = p.partyOrPartyRole;
   // v4 requires id and @referredType of every related party, and the cart is served on v4 too.
   if (!isRecord(party) || typeof party.id !== 'string' || typeof party['@referredType'] !== 'string') {
-    throw badRequest(
-      'Invalid related party',
+    throw invalidRelatedParty(
       `${at}.partyOrPartyRole needs id and @referredType: this cart is also served on TMF663 v4, which requires them`,
     );
   }
@@ -109,7 +108,7 @@ export function cartItemFromV5(item: unknown, at: string): unknown {
 
 /** The canonical cart of a v5 document (a whole cart or a create body); metadata members are dropped. */
 export function fromV5Cart(v5: unknown): ShoppingCart {
-  if (!isRecord(v5)) throw badRequest('Invalid shopping cart', 'a shopping cart must be a JSON object');
+  if (!isRecord(v5)) throw invalidShoppingCart('a shopping cart must be a JSON object');
   const { creationDate: _c, lastUpdate: _l, ...rest } = v5;
   let r = 0;
   let c = 0;
@@ -128,14 +127,14 @@ export function fromV5Cart(v5: unknown): ShoppingCart {
  * ShoppingCart_FVO (a missing @type anywhere v5 requires one included) or not storable as a v4 cart.
  */
 export function createInputFromV5(body: unknown): ShoppingCartCreate {
-  assertValidV5('ShoppingCart_FVO', body, 'Invalid shopping cart');
+  assertValidV5('ShoppingCart_FVO', body, invalidShoppingCart);
   const cart = fromV5Cart(body);
   assertValidCart(cart);
   return cart as ShoppingCartCreate;
 }
 
 const readOnlyError = (member: string) =>
-  badRequest('Read-only attribute', `${member} is owned by the server and cannot be patched`);
+  readOnlyAttribute(`${member} is owned by the server and cannot be patched`);
 
 /** creationDate and lastUpdate are the store's: sent back unchanged they are allowed, changed they are a 400. */
 function assertMetadataUntouched(view: Json, mediaType: PatchMediaType, body: unknown): void {
@@ -171,11 +170,11 @@ export function applyV5Patch(
   body: unknown,
 ): ShoppingCart {
   const merge = mediaType === 'application/merge-patch+json' || mediaType === 'application/json';
-  assertValidV5(merge ? 'ShoppingCart_MergePatch' : 'JsonPatchOperations', body, 'Invalid patch');
+  assertValidV5(merge ? 'ShoppingCart_MergePatch' : 'JsonPatchOperations', body, invalidPatch);
   const view = toV5Cart(current, meta) as Json;
   assertMetadataUntouched(view, mediaType, body);
   const patched = applyCartPatch(view as ShoppingCart, mediaType, body);
-  assertValidV5('ShoppingCart', patched, 'Invalid shopping cart');
+  assertValidV5('ShoppingCart', patched, invalidShoppingCart);
   const cart = fromV5Cart(patched);
   assertValidCart(cart);
   return cart;

@@ -5,7 +5,7 @@
  * same tables. Array indices (JSON Pointer segments) pass through, so one function serves dotted
  * paths and pointers alike. v4 paths need no translation: the canonical form is v4's.
  */
-import { badRequest } from '../../errors.js';
+import { invalidQueryParameter } from '../../errors.js';
 import type { ListQuery } from '../../query/ast.js';
 import { agreementToV5, decimalAmount, orderItemToV5, partyMembers, productPriceToV5 } from './cart-view.js';
 
@@ -121,8 +121,7 @@ export function toCanonicalPath(v5Path: Segments): CanonicalPath {
 }
 
 const unsupported = (what: string, path: Segments): Error =>
-  badRequest(
-    'Invalid query parameter',
+  invalidQueryParameter(
     `${what} on ${path.join('.')} (the store's metadata) is not supported yet; see docs/v5-mapping.md`,
   );
 

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { badRequest } from '../../errors.js';
+import type { AppError } from '../../errors.js';
 import type { V5SchemaName } from './api-types.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -58,10 +58,14 @@ export function v5Problem(name: V5SchemaName, value: unknown): string | undefine
   return first ? describe(first, 'the body') : 'the body is invalid';
 }
 
-/** Throws a TMF 400 naming the first offending field when `value` is not a valid v5 `name`. */
-export function assertValidV5(name: V5SchemaName, value: unknown, reason: string): void {
+/** Throws `refused(problem)`, naming the first offending field, when `value` is not a valid v5 `name`. */
+export function assertValidV5(
+  name: V5SchemaName,
+  value: unknown,
+  refused: (problem: string) => AppError,
+): void {
   const problem = v5Problem(name, value);
-  if (problem !== undefined) throw badRequest(reason, problem);
+  if (problem !== undefined) throw refused(problem);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,102 @@
+// Owner isolation as a policy (src/cart/access-policy.ts): what a caller limited to a party may
+// see and do with carts, and that a caller without one may do everything.
+import { expect } from 'chai';
+import type { ShoppingCart, ShoppingCartCreate } from '../../src/api-types.js';
+import {
+  accessPolicyFor,
+  ownerCondition,
+  ownerOnly,
+  ownsCart,
+  unrestricted,
+} from '../../src/cart/access-policy.js';
+import { isAppError } from '../../src/errors.js';
+import { matchesFilter } from '../../src/query/evaluate.js';
+
+const party = (id: string) => ({ id, role: 'customer', '@referredType': 'Individual' });
+const cartOf = (...owners: string[]): ShoppingCart => ({
+  id: 'c1',
+  ...(owners.length === 0 ? {} : { relatedParty: owners.map(party) }),
+});
+
+/** The AppError `fn` throws: its code and message. */
+function refusal(fn: () => unknown): { code: string; message: string } {
+  try {
+    fn();
+  } catch (e) {
+    expect(isAppError(e), String(e)).to.equal(true);
+    if (isAppError(e)) return { code: e.code, message: e.message };
+  }
+  return expect.fail('expected an AppError');
+}
+
+describe('Cart access policy', () => {
+  describe('a caller limited to a party', () => {
+    const kate = ownerOnly('kate');
+
+    it('sees only the carts that name its party among their related parties', () => {
+      expect(kate.canSee(cartOf('kate'))).to.equal(true);
+      expect(kate.canSee(cartOf('liam', 'kate'))).to.equal(true);
+      expect(kate.canSee(cartOf('liam'))).to.equal(false);
+      expect(kate.canSee(cartOf())).to.equal(false);
+      expect(ownsCart(cartOf('kate'), 'kat')).to.equal(false);
+    });
+
+    it('creates a cart without parties as its own, and one naming it as it is', () => {
+      const none: ShoppingCartCreate = { '@type': 'ShoppingCart' };
+      expect(kate.forCreate(none).relatedParty).to.deep.equal([party('kate')]);
+      expect(none, 'the input is not changed').to.deep.equal({ '@type': 'ShoppingCart' });
+      const shared = { relatedParty: [party('liam'), party('kate')] } as ShoppingCartCreate;
+      expect(kate.forCreate(shared)).to.equal(shared);
+    });
+
+    it('may not create a cart for another party (403)', () => {
+      const forLiam = { relatedParty: [party('liam')] } as ShoppingCartCreate;
+      expect(refusal(() => kate.forCreate(forLiam))).to.deep.equal({
+        code: 'FORBIDDEN',
+        message: 'relatedParty must name party kate: a cart cannot be created for another party',
+      });
+    });
+
+    it('may store a patched cart that still names it, not one handed to another party (403)', () => {
+      expect(() => {
+        kate.assertMayStore(cartOf('kate', 'liam'));
+      }).not.to.throw();
+      expect(
+        refusal(() => {
+          kate.assertMayStore(cartOf('liam'));
+        }),
+      ).to.deep.equal({
+        code: 'FORBIDDEN',
+        message: 'relatedParty must keep party kate: a cart cannot be handed to another party',
+      });
+    });
+
+    it('lists with one more condition, which selects exactly the carts it can see', () => {
+      expect(kate.listConditions).to.deep.equal([ownerCondition('kate')]);
+      const filter = { conditions: [...kate.listConditions] };
+      for (const cart of [cartOf('kate'), cartOf('liam', 'kate'), cartOf('liam'), cartOf()]) {
+        expect(matchesFilter(filter, cart), JSON.stringify(cart)).to.equal(kate.canSee(cart));
+      }
+    });
+  });
+
+  describe('a caller without a party', () => {
+    it('sees every cart, creates as asked, may store anything, lists unfiltered', () => {
+      expect(accessPolicyFor(undefined)).to.equal(unrestricted);
+      expect(unrestricted.canSee(cartOf())).to.equal(true);
+      expect(unrestricted.canSee(cartOf('liam'))).to.equal(true);
+      const forLiam = { relatedParty: [party('liam')] } as ShoppingCartCreate;
+      expect(unrestricted.forCreate(forLiam)).to.equal(forLiam);
+      expect(() => {
+        unrestricted.assertMayStore(cartOf());
+      }).not.to.throw();
+      expect(unrestricted.listConditions).to.deep.equal([]);
+    });
+
+    it('is told apart from a party-limited caller by accessPolicyFor', () => {
+      const policy = accessPolicyFor('kate');
+      expect(policy.owner).to.equal('kate');
+      expect(policy.canSee(cartOf('liam'))).to.equal(false);
+    });
+  });
+});

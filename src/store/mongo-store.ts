@@ -11,7 +11,7 @@
  *   cannot be lost; routeOutbox removes the document once its events are routed, and
  *   purgeExpired sweeps the rest.
  * - Writes are conditional updates on `_m.version` (optimistic concurrency); when nothing
- *   matched, a second read tells VERSION_CONFLICT from NOT_FOUND.
+ *   matched, a second read tells a VersionConflict from NOT_FOUND.
  * - `_m.dates` holds the epoch ms of every date-time string per path, so date filters compare
  *   numbers (offsets differ between documents; see src/query/mongo.ts).
  * Every read excludes deleted carts and carts expired at the caller's clock, whatever the server's

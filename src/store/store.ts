@@ -175,7 +175,7 @@ export interface Store {
   listCarts(query: ListQuery, nowMs: number): Promise<ListResult>;
   /**
    * Replaces the cart if its version is still `expectedVersion`, with its events, atomically.
-   * Throws AppError VERSION_CONFLICT when the version moved on, NOT_FOUND when the cart is gone.
+   * Throws a VersionConflict (src/errors.ts) when the version moved on, NOT_FOUND when the cart is gone.
    */
   replaceCart(
     id: string,
@@ -186,7 +186,7 @@ export interface Store {
   ): Promise<StoredCart>;
   /**
    * Deletes the cart (only at `expectedVersion` when given), with its events, atomically.
-   * Returns false when there was no live cart; throws VERSION_CONFLICT on a version mismatch.
+   * Returns false when there was no live cart; throws a VersionConflict on a version mismatch.
    */
   deleteCart(
     id: string,

@@ -9,8 +9,8 @@ import {
   ownsCart,
   unrestricted,
 } from '../../src/cart/access-policy.js';
-import { isAppError } from '../../src/errors.js';
 import { matchesFilter } from '../../src/query/evaluate.js';
+import { appErrorOf } from '../support/app-error.js';
 
 const party = (id: string) => ({ id, role: 'customer', '@referredType': 'Individual' });
 const cartOf = (...owners: string[]): ShoppingCart => ({
@@ -18,15 +18,10 @@ const cartOf = (...owners: string[]): ShoppingCart => ({
   ...(owners.length === 0 ? {} : { relatedParty: owners.map(party) }),
 });
 
-/** The AppError `fn` throws: its code and message. */
-function refusal(fn: () => unknown): { code: string; message: string } {
-  try {
-    fn();
-  } catch (e) {
-    expect(isAppError(e), String(e)).to.equal(true);
-    if (isAppError(e)) return { code: e.code, message: e.message };
-  }
-  return expect.fail('expected an AppError');
+/** The code and message of the AppError `act` throws. */
+function refusal(act: () => unknown): { code: string; message: string } {
+  const { code, message } = appErrorOf(act);
+  return { code, message };
 }
 
 describe('Cart access policy', () => {

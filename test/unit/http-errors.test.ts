@@ -1,8 +1,8 @@
 // src/http/errors.ts: what becomes which TMF Error (status, code, reason, message) and how it is
-// sent. The code -> status table itself is checked against the README by error-table.test.ts.
+// sent. The code -> status table itself is checked against docs/api.md by error-table.test.ts.
 import { expect } from 'chai';
 import type { Response } from 'express';
-import { AppError, errorCodes, type ErrorCode } from '../../src/errors.js';
+import { AppError, errorCatalogue, errorCodes, type ErrorCode } from '../../src/errors.js';
 import {
   clientErrorOf,
   clientErrorResponse,
@@ -11,7 +11,6 @@ import {
   jsonType,
   methodNotAllowed,
   sendError,
-  statusOf,
   toAppError,
 } from '../../src/http/errors.js';
 
@@ -45,7 +44,7 @@ const parts = (e: AppError) => [e.code, e.reason, e.message];
 
 describe('http/errors: anything thrown becomes an AppError', () => {
   it('keeps an AppError as it is', () => {
-    const original = new AppError('CONFLICT', 'Conflict', 'already there');
+    const original = new AppError('CONFLICT', 'already there');
     expect(toAppError(original)).to.equal(original);
   });
 
@@ -148,9 +147,9 @@ describe('http/errors: anything thrown becomes an AppError', () => {
 describe('http/errors: the TMF Error answer', () => {
   it('has @type, code, reason, message and the status as a string, for every code', () => {
     for (const code of errorCodes) {
-      const status = statusOf[code];
+      const { status } = errorCatalogue[code];
       expect(status, code).to.be.within(400, 599);
-      expect(errorBody(new AppError(code, 'Reason', 'Message'))).to.deep.equal({
+      expect(errorBody(new AppError(code, 'Message', { reason: 'Reason' }))).to.deep.equal({
         '@type': 'Error',
         code,
         reason: 'Reason',
@@ -160,8 +159,8 @@ describe('http/errors: the TMF Error answer', () => {
     }
   });
 
-  it('uses the reason as the message when none is given', () => {
-    expect(errorBody(new AppError('NOT_FOUND', 'Not found')).message).to.equal('Not found');
+  it("takes the catalogue's reason for the code when none is given", () => {
+    expect(errorBody(new AppError('NOT_FOUND', 'No x'))).to.include({ reason: 'Not found', message: 'No x' });
   });
 
   const sent: [ErrorCode, number, string | undefined][] = [
@@ -173,7 +172,7 @@ describe('http/errors: the TMF Error answer', () => {
   for (const [code, status, retryAfter] of sent) {
     it(`sends ${code} as ${status}${retryAfter === undefined ? '' : ` with Retry-After: ${retryAfter}`}`, () => {
       const { asResponse, sent: answer } = fakeResponse();
-      const error = new AppError(code, 'R', 'M');
+      const error = new AppError(code, 'M', { reason: 'R' });
       sendError(asResponse, error);
       expect(answer.status).to.equal(status);
       expect(answer.headers['content-type']).to.equal(jsonType);

@@ -42,7 +42,7 @@ describe('layer rules (eslint.config.js)', function () {
     [
       'store importing cart',
       'src/store/fixture.ts',
-      "import { priceCart } from '../cart/pricing.js';\nexport { priceCart };\n",
+      "import { priceCart } from '../cart/pricing/index.js';\nexport { priceCart };\n",
       'no-restricted-imports',
       /above src\/store and src\/query/,
     ],

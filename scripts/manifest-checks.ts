@@ -6,7 +6,9 @@
 import { loadConfig } from '../src/config/config.js';
 import { settings } from '../src/config/table.js';
 import { eventTypes } from '../src/events/build-event.js';
-import { basePath } from '../src/http/cart-routes.js';
+import { v4 } from '../src/spec/v4.js';
+
+const { basePath } = v4;
 
 export type Manifest = Record<string, any>;
 

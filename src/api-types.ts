@@ -1,8 +1,8 @@
 /**
- * The only importer of generated/ (v4, the version served): named aliases of the TMF663 v4 types, so the rest of the code
- * never spells the generated paths and a spec bump shows up as type errors in one place.
+ * Named aliases of the TMF663 v4 types (generated, reached through src/spec/v4.ts, the version
+ * served), so a spec bump shows up as type errors in one place.
  */
-import type { components } from '../generated/v4/tmf663.js';
+import type { components } from './spec/v4.js';
 
 type Schemas = components['schemas'];
 

@@ -11,6 +11,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
+import { entryPointUrls } from './http/served-apis.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { startServer } from './server.js';
 import { openStore } from './store/open-store.js';
@@ -75,7 +76,7 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     });
   }
   logger.info(
-    { url: running.url, api: `${running.url}/tmf-api/shoppingCart/v4/`, store: store.name },
+    { url: running.url, api: entryPointUrls(running.url).join(' '), store: store.name },
     'listening',
   );
 
@@ -137,7 +138,7 @@ function runPrimary(config: Config, logger: Logger): void {
     if (!announced && listening.size >= wanted) {
       announced = true;
       const url = `http://${hostForUrl(config.http.host)}:${address.port}`;
-      logger.info({ url, api: `${url}/tmf-api/shoppingCart/v4/`, workers: wanted }, 'listening');
+      logger.info({ url, api: entryPointUrls(url).join(' '), workers: wanted }, 'listening');
     }
   });
 

@@ -13,6 +13,7 @@ import type { Config } from './config/config.js';
 import { startDispatchThread } from './events/dispatch-thread.js';
 import { createDispatcher, type DeadReason, type Dispatcher } from './events/dispatcher.js';
 import { clientErrorResponse } from './http/errors.js';
+import { routeTemplate } from './http/served-apis.js';
 import { createSubscriptionService } from './hub/subscription-service.js';
 import { createHealth } from './observability/health.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -79,7 +80,7 @@ export async function startServer(
       logger.error({ err, requestId: context?.requestId }, 'unexpected error');
     });
   const graceMs = options.graceMs ?? config.process.shutdownGraceMs;
-  const metrics = createMetrics();
+  const metrics = createMetrics(routeTemplate);
   const store = metrics.instrumentStore(rawStore);
   const tuning = {
     maxAttempts: config.events.maxAttempts,

@@ -15,9 +15,11 @@ import yaml from 'js-yaml';
 import { loadConfig } from '../src/config/config.js';
 import { settings } from '../src/config/table.js';
 import { eventTypes } from '../src/events/build-event.js';
-import { basePath } from '../src/http/cart-routes.js';
+import { v4 } from '../src/spec/v4.js';
 import { manifestChecks, specUrl } from '../scripts/manifest-checks.js';
 import { startTestServer } from './support/server.js';
+
+const { basePath } = v4;
 
 const root = join(import.meta.dirname, '..');
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');

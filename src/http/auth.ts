@@ -9,6 +9,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { forbidden, serviceUnavailable, unauthorized } from '../errors.js';
+import { matchedOperation, type MatchedOperation } from './matched-operation.js';
 
 export const scopes = {
   read: 'shoppingCart:read',
@@ -57,10 +58,17 @@ const principals = new WeakMap<Request, Principal>();
 /** Who made this request, when authentication is on and it succeeded. */
 export const principalOf = (req: Request): Principal | undefined => principals.get(req);
 
-/** The scope an operation needs: the hub has its own; on carts, GET/HEAD read and the rest write. */
-export function requiredScope(method: string, path: string): Scope {
-  if (/^\/hub(\/|$)/.test(path)) return scopes.hub;
-  return method === 'GET' || method === 'HEAD' ? scopes.read : scopes.write;
+/**
+ * The scopes an operation of the route table needs: those its document's security requirement
+ * names, if any (the TMF663 documents name none); else the hub has its own, and on carts GET/HEAD
+ * read and the rest write. A request matched to no operation (none gets this far) needs admin.
+ */
+export function requiredScopes(match: MatchedOperation | undefined): readonly string[] {
+  if (match === undefined) return [scopes.admin];
+  const { route, operation } = match;
+  if (operation.scopes.length > 0) return operation.scopes;
+  if (/^\/hub(\/|$)/.test(route.path)) return [scopes.hub];
+  return [operation.method === 'get' || operation.method === 'head' ? scopes.read : scopes.write];
 }
 
 /** The algorithms a PEM key can verify: pinning them rules out algorithm confusion. */
@@ -182,10 +190,12 @@ export function requireAuth(options: AuthOptions): RequestHandler {
 
     const granted = scopesOf(payload);
     const admin = granted.has(scopes.admin);
-    const needed = requiredScope(req.method, req.path);
-    if (!admin && !granted.has(needed)) {
-      challenge(res, 'insufficient_scope', `this operation needs ${needed}`, needed);
-      throw forbidden(`This operation needs the ${needed} scope`);
+    const needed = requiredScopes(matchedOperation(req));
+    if (!admin && !needed.every((s) => granted.has(s))) {
+      // RFC 6750 section 3: `scope` is a space-delimited list.
+      const list = needed.join(' ');
+      challenge(res, 'insufficient_scope', `this operation needs ${list}`, list);
+      throw forbidden(`This operation needs the ${list} scope`);
     }
 
     let owner: string | undefined;

@@ -1,30 +1,27 @@
 /**
- * The ShoppingCart resource over HTTP: representation (href, Location, ETag, paging headers,
- * fields) around the cart service. Validation of shapes already happened in front (the
+ * The ShoppingCart operations of v4, by operationId: representation (href, Location, ETag, paging
+ * headers, fields) around the cart service. Validation of shapes already happened in front (the
  * OpenAPI validator); errors are thrown and mapped by the one error handler.
  */
-import { Router, type Request, type Response } from 'express';
-import type { ShoppingCartCreate } from '../api-types.js';
+import type { Request, Response } from 'express';
 import { accessPolicyFor } from '../cart/access-policy.js';
-import type { CartService, RequestContext } from '../cart/cart-service.js';
+import type { RequestContext } from '../cart/cart-service.js';
 import { patchMediaType } from '../cart/patch.js';
 import { preconditionFailed } from '../errors.js';
 import { projectFields } from '../query/evaluate.js';
 import { parseListQuery } from '../query/parse.js';
+import type { operations } from '../spec/v4.js';
 import type { StoredCart } from '../store/store.js';
+import type { Handler, HandlerContext, Handlers } from './api-version.js';
 import { principalOf } from './auth.js';
 import { jsonType } from './errors.js';
 
-export const basePath = '/tmf-api/shoppingCart/v4';
-
-/** The API's absolute base URL: PUBLIC_BASE_URL when set, else the request's protocol and host. */
-export const apiBaseUrl = (req: Request, publicBaseUrl: string | undefined): string =>
-  `${publicBaseUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`}${basePath}`;
-
-export interface CartRoutesOptions {
-  publicBaseUrl: string | undefined;
-  maxPageSize: number;
-}
+type CartOperations =
+  | 'createShoppingCart'
+  | 'listShoppingCart'
+  | 'retrieveShoppingCart'
+  | 'patchShoppingCart'
+  | 'deleteShoppingCart';
 
 const rawQuery = (req: Request): string => {
   const q = req.originalUrl.indexOf('?');
@@ -84,40 +81,36 @@ function sendJsonText(req: Request, res: Response, status: number, text: string)
   res.end(text);
 }
 
-export function cartRoutes(service: CartService, options: CartRoutesOptions): Router {
-  const router = Router();
-  const hrefBase = (req: Request): string => `${apiBaseUrl(req, options.publicBaseUrl)}/shoppingCart/`;
+export function cartHandlers(options: HandlerContext): Pick<Handlers<operations>, CartOperations> {
+  const service = options.carts;
+  const hrefBase = (req: Request): string => `${options.apiUrl(req)}/shoppingCart/`;
 
   const sendCart = (req: Request, res: Response, status: number, cart: StoredCart): void => {
     res.setHeader('ETag', etagOf(cart));
     sendJsonText(req, res, status, cart.json ?? JSON.stringify(cart.doc));
   };
 
-  router.post('/shoppingCart', async (req, res) => {
+  const createShoppingCart: Handler<operations, 'createShoppingCart'> = async (req, res) => {
     const base = hrefBase(req);
-    const cart = await service.create(
-      (req.body ?? {}) as ShoppingCartCreate,
-      (id) => base + id,
-      context(req),
-    );
+    const cart = await service.create(req.body, (id) => base + id, context(req));
     res.location(cart.doc.href ?? `${base}${cart.doc.id ?? ''}`);
     sendCart(req, res, 201, cart);
-  });
+  };
 
-  router.get('/shoppingCart', async (req, res) => {
+  const listShoppingCart: Handler<operations, 'listShoppingCart'> = async (req, res) => {
     const query = parseListQuery(rawQuery(req), { maxPageSize: options.maxPageSize });
     const result = await service.list(query, context(req).access);
     const { total, json } = result;
-    const items = json ?? result.items;
+    const count = (json ?? result.items).length;
     // 200 only when the body holds every match (TMF630); the CTK requires 200 for an unpaged list.
-    const status = items.length < total ? 206 : 200;
+    const status = count < total ? 206 : 200;
     res.setHeader('X-Total-Count', String(total));
-    res.setHeader('X-Result-Count', String(items.length));
+    res.setHeader('X-Result-Count', String(count));
     if (json) sendJsonText(req, res, status, `[${json.join(',')}]`);
-    else res.status(status).json(items);
-  });
+    else res.status(status).json(result.items);
+  };
 
-  router.get('/shoppingCart/:id', async (req, res) => {
+  const retrieveShoppingCart: Handler<operations, 'retrieveShoppingCart'> = async (req, res) => {
     const cart = await service.get(req.params.id, context(req).access);
     const tags = parseEntityTags(req.get('If-None-Match'));
     if (tags === '*' || tags?.includes(cart.version)) {
@@ -130,24 +123,30 @@ export function cartRoutes(service: CartService, options: CartRoutesOptions): Ro
       return;
     }
     res.status(200).set('Content-Type', jsonType).json(projectFields(cart.doc, fields));
-  });
+  };
 
-  router.patch('/shoppingCart/:id', async (req, res) => {
+  const patchShoppingCart: Handler<operations, 'patchShoppingCart'> = async (req, res) => {
     const mediaType = patchMediaType(req.get('Content-Type'));
     const id = req.params.id;
     const ctx = context(req);
     const ifMatch = await ifMatchVersion(req, () => service.get(id, ctx.access));
     const cart = await service.patch(id, mediaType, req.body, ifMatch, ctx);
     sendCart(req, res, 200, cart);
-  });
+  };
 
-  router.delete('/shoppingCart/:id', async (req, res) => {
+  const deleteShoppingCart: Handler<operations, 'deleteShoppingCart'> = async (req, res) => {
     const id = req.params.id;
     const ctx = context(req);
     const ifMatch = await ifMatchVersion(req, () => service.get(id, ctx.access));
     await service.remove(id, ifMatch, ctx);
     res.status(204).end();
-  });
+  };
 
-  return router;
+  return {
+    createShoppingCart,
+    listShoppingCart,
+    retrieveShoppingCart,
+    patchShoppingCart,
+    deleteShoppingCart,
+  };
 }

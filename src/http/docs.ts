@@ -5,14 +5,18 @@
  */
 import { Router, type Request, type Response } from 'express';
 import swaggerUi from 'swagger-ui-express';
+import type { OpenApiDocument } from '../spec/document.js';
 import { methodNotAllowed } from './errors.js';
 
-export function docsRoutes(spec: Record<string, unknown>, bearer: boolean): Router {
+/** Where each version serves its docs page. */
+export const docsPath = '/docs';
+
+export function docsRoutes(spec: OpenApiDocument, bearer: boolean): Router {
   const doc = bearer
     ? {
         ...spec,
         components: {
-          ...(spec.components as Record<string, unknown> | undefined),
+          ...spec.components,
           securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
         },
         security: [{ bearerAuth: [] }],
@@ -21,21 +25,21 @@ export function docsRoutes(spec: Record<string, unknown>, bearer: boolean): Rout
   const options = { swaggerOptions: { validatorUrl: null }, customSiteTitle: 'TMF663 Shopping Cart API' };
   const router = Router();
   // The page links its assets relatively ("./swagger-ui.css"): it must be served at docs/.
-  router.get('/docs', (req: Request, res: Response, next) => {
-    if (req.originalUrl.split('?')[0]?.endsWith('/docs')) {
+  router.get(docsPath, (req: Request, res: Response, next) => {
+    if (req.originalUrl.split('?')[0]?.endsWith(docsPath)) {
       res.redirect(301, req.originalUrl.replace(/\/docs(\?|$)/, '/docs/$1'));
       return;
     }
     next();
   });
   // The page and its assets are read only.
-  router.use('/docs', (req: Request, res: Response, next) => {
+  router.use(docsPath, (req: Request, res: Response, next) => {
     if (req.method === 'GET' || req.method === 'HEAD') {
       next();
       return;
     }
     next(methodNotAllowed(res, req.method, `${req.baseUrl}${req.path}`, ['GET', 'HEAD']));
   });
-  router.use('/docs', swaggerUi.serveFiles(doc, options), swaggerUi.setup(doc, options));
+  router.use(docsPath, swaggerUi.serveFiles(doc, options), swaggerUi.setup(doc, options));
   return router;
 }

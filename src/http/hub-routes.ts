@@ -3,40 +3,40 @@
  * (src/hub/subscription-service.ts, which owns the rules) and sends its answer. GET /hub and
  * GET /hub/{id} are for operators (they are not in the v4 spec; see generate.ts).
  */
-import { Router } from 'express';
-import type { EventSubscriptionInput } from '../api-types.js';
-import type { SubscriptionService } from '../hub/subscription-service.js';
+import type { operations } from '../spec/v4.js';
+import type { Handler, HandlerContext, Handlers } from './api-version.js';
 import { principalOf } from './auth.js';
-import { apiBaseUrl } from './cart-routes.js';
 import { jsonType } from './errors.js';
 
-export function hubRoutes(subscriptions: SubscriptionService, publicBaseUrl: string | undefined): Router {
-  const router = Router();
+type HubOperations = 'registerListener' | 'listHub' | 'retrieveHub' | 'unregisterListener';
 
-  router.post('/hub', async (req, res) => {
-    const sub = await subscriptions.create(req.body as EventSubscriptionInput, principalOf(req)?.owner);
+export function hubHandlers(options: HandlerContext): Pick<Handlers<operations>, HubOperations> {
+  const { subscriptions } = options;
+
+  const registerListener: Handler<operations, 'registerListener'> = async (req, res) => {
+    const sub = await subscriptions.create(req.body, principalOf(req)?.owner);
     // Absolute, as a created cart's Location is (its href).
     res
       .status(201)
-      .location(`${apiBaseUrl(req, publicBaseUrl)}/hub/${sub.id}`)
+      .location(`${options.apiUrl(req)}/hub/${sub.id}`)
       .set('Content-Type', jsonType)
       .json(sub);
-  });
+  };
 
-  router.get('/hub', async (req, res) => {
+  const listHub: Handler<operations, 'listHub'> = async (req, res) => {
     const subs = await subscriptions.list(principalOf(req)?.owner);
     res.status(200).set('Content-Type', jsonType).json(subs);
-  });
+  };
 
-  router.get('/hub/:id', async (req, res) => {
+  const retrieveHub: Handler<operations, 'retrieveHub'> = async (req, res) => {
     const sub = await subscriptions.get(req.params.id, principalOf(req)?.owner);
     res.status(200).set('Content-Type', jsonType).json(sub);
-  });
+  };
 
-  router.delete('/hub/:id', async (req, res) => {
+  const unregisterListener: Handler<operations, 'unregisterListener'> = async (req, res) => {
     await subscriptions.remove(req.params.id, principalOf(req)?.owner);
     res.status(204).end();
-  });
+  };
 
-  return router;
+  return { registerListener, listHub, retrieveHub, unregisterListener };
 }

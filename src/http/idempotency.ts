@@ -33,9 +33,10 @@ import {
   type AppError,
 } from '../errors.js';
 import type { IdempotencyClaim, RememberedAnswer, Store } from '../store/store.js';
+import { idempotencyKeyHeader } from '../spec/document.js';
 import { principalOf } from './auth.js';
+import { matchedOperation } from './matched-operation.js';
 
-export const idempotencyKeyHeader = 'Idempotency-Key';
 export const replayedHeader = 'Idempotent-Replayed';
 
 export interface IdempotencyOptions {
@@ -48,12 +49,6 @@ export interface IdempotencyOptions {
   /** The request timeout; a claim's lease is twice as long. */
   requestTimeoutMs: number;
 }
-
-/** The operations a key applies to, by path under the base path. */
-const operations: [RegExp, string][] = [
-  [/^\/shoppingCart\/?$/, 'POST /shoppingCart'],
-  [/^\/hub\/?$/, 'POST /hub'],
-];
 
 /** The headers a remembered answer keeps. */
 const keptHeaders = ['Location', 'ETag', 'Content-Type'];
@@ -209,12 +204,14 @@ export function idempotency(options: IdempotencyOptions): RequestHandler {
   };
 
   const handle = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const operation = operations.find(([re]) => re.test(req.path))?.[1];
+    // The operations a key applies to: the creating ones whose document declares the header.
+    const match = matchedOperation(req);
     const header = req.get(idempotencyKeyHeader);
-    if (req.method !== 'POST' || operation === undefined || header === undefined) {
+    if (req.method !== 'POST' || match?.operation.idempotencyKey !== true || header === undefined) {
       next();
       return;
     }
+    const operation = `${req.method} ${match.route.path}`;
     const key = parseIdempotencyKey(header);
     const scope = scopeOf(req);
     const fingerprint = fingerprintOf(operation, req.body);

@@ -12,6 +12,9 @@ export interface OpsOptions {
   registry: Registry;
 }
 
+/** The operations endpoints, each read only. */
+export const opsPaths = ['/health', '/ready', '/metrics'] as const;
+
 export function opsRoutes(options: OpsOptions): Router {
   const router = Router();
 
@@ -39,7 +42,7 @@ export function opsRoutes(options: OpsOptions): Router {
   });
 
   // Each of these reads only (Express answers HEAD with the GET route, without a body).
-  router.all(['/health', '/ready', '/metrics'], (req, res) => {
+  router.all([...opsPaths], (req, res) => {
     sendError(res, methodNotAllowed(res, req.method, req.path, ['GET', 'HEAD']));
   });
 

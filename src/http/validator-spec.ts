@@ -12,18 +12,33 @@
  *   (two carts with `id: "1203"`) then make every response validation fail with "resolves to
  *   more than one schema". Examples are documentation, so the validator gets none.
  */
-type Json = Record<string, unknown>;
-type Operation = { responses?: Record<string, { content?: Record<string, unknown> }> };
+import type * as OpenApiValidator from 'express-openapi-validator';
+import type { OpenApiDocument } from '../spec/document.js';
 
-export function specForValidator(spec: Json): Json {
-  const copy = structuredClone(spec) as Json & {
-    paths: Record<string, Record<string, Operation>>;
-    components?: Json;
-  };
+/** The document type of the validator's options (its own OpenAPI 3.0 / 3.1 typing, read only). */
+export type ValidatorDocument = Exclude<Parameters<typeof OpenApiValidator.middleware>[0]['apiSpec'], string>;
+
+type Json = Record<string, unknown>;
+const isRecord = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The typed adapter between our reading of the document and the validator's typing of it: the
+ * validator types every OpenAPI object in depth, which a JSON file cannot be checked against
+ * statically. This checks the version the validator dispatches on; the validator checks the whole
+ * document against the OpenAPI schema when it loads it (validateApiSpec, on by default).
+ */
+function isValidatorDocument(doc: OpenApiDocument): doc is OpenApiDocument & ValidatorDocument {
+  return /^3\.[01]\.\d+$/.test(doc.openapi) && typeof doc.info.title === 'string';
+}
+
+export function specForValidator(spec: OpenApiDocument): ValidatorDocument {
+  const copy = structuredClone(spec);
   for (const item of Object.values(copy.paths)) {
     for (const op of Object.values(item)) {
-      for (const response of Object.values(op.responses ?? {})) {
-        if (!response.content) continue;
+      if (!isRecord(op) || !isRecord(op.responses)) continue;
+      for (const response of Object.values(op.responses)) {
+        if (!isRecord(response) || !isRecord(response.content)) continue;
         response.content = Object.fromEntries(
           Object.entries(response.content).map(([type, media]) => [type.replace(/;\s*/g, '; '), media]),
         );
@@ -35,17 +50,18 @@ export function specForValidator(spec: Json): Json {
       for (const n of node) withoutExamples(n, inSchema);
       return;
     }
-    if (node === null || typeof node !== 'object') return;
-    const object = node as Json;
+    if (!isRecord(node)) return;
     // A property named "examples" or "example" inside a schema's properties is data, not an example.
     if (!inSchema) {
-      delete object.examples;
-      delete object.example;
+      delete node.examples;
+      delete node.example;
     }
-    for (const [key, value] of Object.entries(object)) withoutExamples(value, key === 'properties');
+    for (const [key, value] of Object.entries(node)) withoutExamples(value, key === 'properties');
   };
   if (copy.components) delete copy.components.examples;
   withoutExamples(copy.paths, false);
   if (copy.components) withoutExamples(copy.components, false);
+  if (!isValidatorDocument(copy))
+    throw new Error(`OpenAPI ${copy.openapi} is not a version the validator reads`);
   return copy;
 }

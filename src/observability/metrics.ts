@@ -26,35 +26,31 @@ export interface Metrics {
   deadLettered(d: DeliveryLabels, reason: string): void;
 }
 
-const base = '/tmf-api/shoppingCart/v4';
-
-/** Route templates, never raw ids: the label set stays small whatever clients send. */
-const routes: [RegExp, string][] = [
-  [/^\/health\/?$/, '/health'],
-  [/^\/ready\/?$/, '/ready'],
-  [/^\/metrics\/?$/, '/metrics'],
-  [/^\/?$/, `${base}/`],
-  [/^\/shoppingCart\/?$/, `${base}/shoppingCart`],
-  [/^\/shoppingCart\/[^/]+\/?$/, `${base}/shoppingCart/:id`],
-  [/^\/hub\/?$/, `${base}/hub`],
-  [/^\/hub\/[^/]+\/?$/, `${base}/hub/:id`],
-  [/^\/openapi\.json$/, `${base}/openapi.json`],
-  [/^\/docs(\/.*)?$/, `${base}/docs`],
-];
-
-export function routeTemplate(url: string): string {
-  const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
-  const inApi = path === base || path.startsWith(`${base}/`);
-  const rest = inApi ? path.slice(base.length) : path;
-  for (const [re, template] of routes) {
-    const isApiRoute = template.startsWith(base);
-    if (isApiRoute === inApi && re.test(rest)) return template;
-  }
-  return 'unmatched';
+/** The route templates below one prefix ('' for the server's root), each with the pattern of the rest of the path. */
+export interface RouteTemplates {
+  prefix: string;
+  routes: readonly { pattern: RegExp; template: string }[];
 }
 
-export function createMetrics(): Metrics {
+/**
+ * The route template of a URL: the longest prefix it is under decides which templates apply
+ * (an API's, or the root's), then the first whose pattern matches the rest; else `unmatched`.
+ */
+export function routeTemplater(mounts: readonly RouteTemplates[]): (url: string) => string {
+  const longestFirst = [...mounts].sort((a, b) => b.prefix.length - a.prefix.length);
+  return (url) => {
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const mount = longestFirst.find(
+      (m) => m.prefix === '' || path === m.prefix || path.startsWith(`${m.prefix}/`),
+    );
+    const rest = mount === undefined ? path : path.slice(mount.prefix.length);
+    return mount?.routes.find((r) => r.pattern.test(rest))?.template ?? 'unmatched';
+  };
+}
+
+/** `routeTemplate` labels each request's duration with its route template (src/http/served-apis.ts). */
+export function createMetrics(routeTemplate: (url: string) => string): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 

@@ -10,26 +10,15 @@
  * (see evaluate.ts for how a 'string' condition treats numbers and booleans it meets there).
  * `@type`, `@baseType`, `@schemaLocation` and `@referredType` are declared attributes like others.
  */
-import { readFileSync } from 'node:fs';
+import { v4 } from '../spec/v4.js';
 import type { ValueKind } from './ast.js';
+import type { SchemaObject } from '../spec/document.js';
 
-interface SchemaNode {
-  $ref?: string;
-  type?: string;
-  format?: string;
-  items?: SchemaNode;
-  properties?: Record<string, SchemaNode>;
-}
-
-const schemas = (
-  JSON.parse(readFileSync(new URL('../../generated/v4/tmf663-openapi.json', import.meta.url), 'utf8')) as {
-    components: { schemas: Record<string, SchemaNode> };
-  }
-).components.schemas;
+const schemas: Record<string, SchemaObject> = v4.document.components?.schemas ?? {};
 
 const refPrefix = '#/components/schemas/';
 
-const resolve = (node: SchemaNode): SchemaNode => {
+const resolve = (node: SchemaObject): SchemaObject => {
   let current = node;
   // A $ref chain is short; the bound only guards against a self-referencing alias.
   for (let hops = 0; current.$ref !== undefined && hops < 16; hops++) {
@@ -42,7 +31,7 @@ const resolve = (node: SchemaNode): SchemaNode => {
 };
 
 const root = schemas.ShoppingCart;
-if (root === undefined) throw new Error('ShoppingCart schema missing from generated/v4/tmf663-openapi.json');
+if (root === undefined) throw new Error('ShoppingCart schema missing from the v4 document');
 
 /** What sits at the end of a path, as far as the schema knows. */
 export type LeafType = ValueKind | 'object' | 'array' | 'unknown';
@@ -57,7 +46,7 @@ export interface PathInfo {
   leaf: LeafType;
 }
 
-const leafOf = (node: SchemaNode): LeafType => {
+const leafOf = (node: SchemaObject): LeafType => {
   switch (node.type ?? '') {
     case 'string':
       return node.format === 'date-time' ? 'date' : 'string';
@@ -76,7 +65,7 @@ const leafOf = (node: SchemaNode): LeafType => {
 };
 
 /** The declared schema of `name` inside `node`, or undefined (unknown, or an empty schema). */
-const child = (node: SchemaNode, name: string): SchemaNode | undefined => {
+const child = (node: SchemaObject, name: string): SchemaObject | undefined => {
   const properties = node.properties;
   if (properties === undefined || !Object.hasOwn(properties, name)) return undefined;
   const declared = properties[name];
@@ -95,15 +84,15 @@ export function describePath(path: readonly string[], from: readonly string[] = 
   const cacheKey = JSON.stringify([from, path]);
   const hit = cache.get(cacheKey);
   if (hit) return hit;
-  let node: SchemaNode | undefined = root;
+  let node: SchemaObject | undefined = root;
   for (const segment of from) {
-    const next: SchemaNode | undefined = node === undefined ? undefined : child(node, segment);
+    const next: SchemaObject | undefined = node === undefined ? undefined : child(node, segment);
     node = next?.type === 'array' && next.items !== undefined ? resolve(next.items) : next;
   }
   const arrays: (boolean | undefined)[] = [];
   let known = 0;
   for (const segment of path) {
-    const next: SchemaNode | undefined = node === undefined ? undefined : child(node, segment);
+    const next: SchemaObject | undefined = node === undefined ? undefined : child(node, segment);
     if (next === undefined) {
       node = undefined;
       arrays.push(undefined);

@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { opsRoutes } from '../../src/http/ops-routes.js';
 import { createHealth } from '../../src/observability/health.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { routeTemplate } from '../../src/observability/metrics.js';
+import { routeTemplate } from '../../src/http/served-apis.js';
 import type { Store } from '../../src/store/store.js';
 import { sample } from '../support/prometheus.js';
 import { startListener } from '../support/listener.js';

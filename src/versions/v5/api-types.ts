@@ -1,9 +1,9 @@
 /**
- * The only importer of generated/v5: named aliases of the TMF663 v5.0.0 types, as src/api-types.ts
+ * Named aliases of the TMF663 v5.0.0 types, as src/api-types.ts
  * is for v4, so a v5 spec bump shows up as type errors in one place. The rest of src/ speaks the
  * canonical (stored, v4-shaped) cart and reaches v5 only through src/versions/v5/.
  */
-import type { components } from '../../../generated/v5/tmf663.js';
+import type { components } from '../../spec/v5.js';
 
 type Schemas = components['schemas'];
 

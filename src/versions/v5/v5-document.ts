@@ -1,46 +1,33 @@
 /**
- * The served v5 document (generated/v5/tmf663-openapi.json), read once: an ajv validator for any
+ * The v5 document (src/spec/v5.ts): an ajv validator for any
  * of its schemas by name, and the walk that gives every object the `@type` v5 requires of it.
  * Schemas are recursive (CartItem.cartItem, Product.product), so $refs are resolved one step at a
  * time while walking a value, never expanded.
  */
-import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { AppError } from '../../errors.js';
+import { v5 } from '../../spec/v5.js';
 import type { V5SchemaName } from './api-types.js';
+import type { SchemaObject } from '../../spec/document.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-interface SchemaNode {
-  $ref?: string;
-  type?: string;
-  items?: SchemaNode;
-  allOf?: SchemaNode[];
-  oneOf?: SchemaNode[];
-  properties?: Record<string, SchemaNode>;
-  required?: string[];
-  enum?: unknown[];
-  discriminator?: { propertyName: string; mapping?: Record<string, string> };
-}
-
-const doc = JSON.parse(
-  readFileSync(new URL('../../../generated/v5/tmf663-openapi.json', import.meta.url), 'utf8'),
-) as { components: { schemas: Record<string, SchemaNode> } };
-const schemas = doc.components.schemas;
+const components = v5.document.components ?? {};
+const schemas: Record<string, SchemaObject> = components.schemas ?? {};
 const refPrefix = '#/components/schemas/';
 
 const ajv = new Ajv({ strict: false, allErrors: false, validateFormats: true });
 addFormats(ajv);
 for (const format of ['float', 'double', 'int32', 'int64', 'base64']) ajv.addFormat(format, true);
-ajv.addSchema({ $id: 'tmf663v5', components: doc.components });
+ajv.addSchema({ $id: 'tmf663v5', components });
 
 const validators = new Map<string, ValidateFunction>();
 function validatorOf(name: V5SchemaName): ValidateFunction {
   const known = validators.get(name);
   if (known) return known;
   const compiled = ajv.getSchema(`tmf663v5#/components/schemas/${name}`);
-  if (!compiled) throw new Error(`${name} missing from generated/v5/tmf663-openapi.json`);
+  if (!compiled) throw new Error(`${name} missing from the v5 document`);
   validators.set(name, compiled);
   return compiled;
 }
@@ -77,17 +64,17 @@ const nameOf = (ref: string): string | undefined =>
 interface Flat {
   /** The schema's own name, when it was reached through a $ref. */
   name: string | undefined;
-  properties: Record<string, SchemaNode>;
+  properties: Record<string, SchemaObject>;
   required: Set<string>;
   mapping: Record<string, string> | undefined;
-  oneOf: SchemaNode[] | undefined;
+  oneOf: SchemaObject[] | undefined;
   typeEnum: unknown[] | undefined;
 }
 
-const flatCache = new Map<SchemaNode, Flat>();
+const flatCache = new Map<SchemaObject, Flat>();
 
 /** The properties, required names and discriminator of a schema, through its $refs and allOf. */
-function flatten(node: SchemaNode, name?: string): Flat {
+function flatten(node: SchemaObject, name?: string): Flat {
   const hit = flatCache.get(node);
   if (hit) return hit;
   const out: Flat = {
@@ -99,7 +86,7 @@ function flatten(node: SchemaNode, name?: string): Flat {
     typeEnum: undefined,
   };
   flatCache.set(node, out);
-  const add = (n: SchemaNode, depth: number): void => {
+  const add = (n: SchemaObject, depth: number): void => {
     if (depth > 32) return;
     if (n.$ref !== undefined) {
       const target = nameOf(n.$ref);
@@ -123,8 +110,8 @@ function flatten(node: SchemaNode, name?: string): Flat {
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
 
-const itemsOf = (node: SchemaNode): SchemaNode | undefined => {
-  let n: SchemaNode | undefined = node;
+const itemsOf = (node: SchemaObject): SchemaObject | undefined => {
+  let n: SchemaObject | undefined = node;
   for (let hops = 0; n?.$ref !== undefined && hops < 16; hops++) {
     const target = nameOf(n.$ref);
     n = target === undefined ? undefined : schemas[target];
@@ -139,7 +126,7 @@ function defaultType(flat: Flat): string | undefined {
   return mapped.length === 1 ? mapped[0] : undefined;
 }
 
-function fill(value: unknown, node: SchemaNode, depth: number): unknown {
+function fill(value: unknown, node: SchemaObject, depth: number): unknown {
   if (depth > 200) return value;
   if (Array.isArray(value)) {
     const items = itemsOf(node);
@@ -174,6 +161,6 @@ function fill(value: unknown, node: SchemaNode, depth: number): unknown {
  */
 export function fillRequiredTypes(name: V5SchemaName, value: unknown): unknown {
   const node = schemas[name];
-  if (node === undefined) throw new Error(`${name} missing from generated/v5/tmf663-openapi.json`);
+  if (node === undefined) throw new Error(`${name} missing from the v5 document`);
   return fill(value, { $ref: `${refPrefix}${name}` }, 0);
 }

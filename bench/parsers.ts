@@ -23,7 +23,7 @@ import {
   regexScan,
   withRegexBudget,
 } from '../src/query/safe-regex.js';
-import { openSqliteStore } from '../src/store/sqlite-store.js';
+import { openSqliteStore } from '../src/store/sqlite/store.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = Number(process.argv[2] ?? 5);

@@ -4,7 +4,7 @@
  * listeners read that name.
  */
 import type { ShoppingCart } from '../api-types.js';
-import type { OutboxEvent } from '../store/store.js';
+import type { OutboxEvent } from './types.js';
 
 export const eventTypes = [
   'ShoppingCartCreateEvent',

@@ -6,8 +6,8 @@
  * lock for the writes routing makes to cart documents (see mongo-store.ts on FerretDB).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openMongoStore } from '../store/mongo-store.js';
-import { openSqliteStore } from '../store/sqlite-store.js';
+import { openMongoStore } from '../store/mongo/store.js';
+import { openSqliteStore } from '../store/sqlite/store.js';
 import type { Store } from '../store/store.js';
 import { createDispatcher } from './dispatcher.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './dispatch-thread.js';

@@ -1,7 +1,7 @@
 /** Opens the store the configuration names. */
 import type { Config } from '../config/config.js';
-import { openMongoStore } from './mongo-store.js';
-import { openSqliteStore } from './sqlite-store.js';
+import { openMongoStore } from './mongo/store.js';
+import { openSqliteStore } from './sqlite/store.js';
 import type { Store } from './store.js';
 
 export async function openStore(config: Config): Promise<Store> {

@@ -28,8 +28,11 @@ export interface StoredSubscription extends EventSubscription {
   owner?: string;
 }
 
-/** A notification recorded in the same atomic write as the cart change (transactional outbox). */
-export interface OutboxEvent {
+/**
+ * A notification as the store records it, in the same atomic write as the cart change
+ * (transactional outbox). The events module builds these (src/events/types.ts: OutboxEvent).
+ */
+export interface OutboxRecord {
   eventId: string;
   cartId: string;
   eventType: string;
@@ -154,8 +157,8 @@ export type IdempotencyClaim = { claimed: true } | { claimed: false; record: Ide
  */
 export type CartWrite =
   | { kind: 'none' }
-  | { kind: 'replace'; doc: ShoppingCart; meta: WriteMeta; events: OutboxEvent[] }
-  | { kind: 'delete'; events: OutboxEvent[] };
+  | { kind: 'replace'; doc: ShoppingCart; meta: WriteMeta; events: OutboxRecord[] }
+  | { kind: 'delete'; events: OutboxRecord[] };
 
 export interface Store {
   readonly name: string;
@@ -168,7 +171,7 @@ export interface Store {
   lockCart?<T>(id: string, fn: () => Promise<T>): Promise<T>;
 
   /** Inserts a new cart at version 1 with its events, atomically. */
-  createCart(doc: ShoppingCart, meta: WriteMeta, events: OutboxEvent[]): Promise<StoredCart>;
+  createCart(doc: ShoppingCart, meta: WriteMeta, events: OutboxRecord[]): Promise<StoredCart>;
   /** The live cart, or undefined when unknown, deleted or expired at `nowMs`. */
   getCart(id: string, nowMs: number): Promise<StoredCart | undefined>;
   /** Filters, sorts, pages and projects in the database. Expired carts are never listed. */
@@ -182,7 +185,7 @@ export interface Store {
     expectedVersion: number,
     doc: ShoppingCart,
     meta: WriteMeta,
-    events: OutboxEvent[],
+    events: OutboxRecord[],
   ): Promise<StoredCart>;
   /**
    * Deletes the cart (only at `expectedVersion` when given), with its events, atomically.
@@ -192,7 +195,7 @@ export interface Store {
     id: string,
     expectedVersion: number | undefined,
     nowMs: number,
-    events: OutboxEvent[],
+    events: OutboxRecord[],
   ): Promise<boolean>;
   /**
    * Optional, for a store whose writers take turns (SQLite, across processes too): reads the live
@@ -229,7 +232,7 @@ export interface Store {
    * A store may hand `route` an event whose body is parsed only if `route` reads it.
    */
   routeOutbox(
-    route: (event: OutboxEvent) => RouteTarget[],
+    route: (event: OutboxRecord) => RouteTarget[],
     max: number,
     /** Receives the deliveries made, as stored, so the caller need not read them back. */
     routed?: (deliveries: Delivery[]) => void,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { loadConfig } from '../../src/config/config.js';
 import { startServer } from '../../src/server.js';
-import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import { startListener, type Listener } from '../support/listener.js';
 import { base, call, expectTmfError, startTestServer, useTestServer } from '../support/server.js';
 

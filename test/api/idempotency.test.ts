@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { SignJWT } from 'jose';
 import { loadConfig } from '../../src/config/config.js';
 import { storeUnavailable, type AppError } from '../../src/errors.js';
-import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import type { Store } from '../../src/store/store.js';
 import { startServer } from '../../src/server.js';
 import {

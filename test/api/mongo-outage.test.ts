@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { openMongoStore } from '../../src/store/mongo-store.js';
+import { openMongoStore } from '../../src/store/mongo/store.js';
 import { call, expectTmfError, startTestServer, type Answer, type TestServer } from '../support/server.js';
 
 const bin = process.env.FERRETDB_BIN;

@@ -19,7 +19,7 @@ import type {
   Delivery,
   IdempotencyRecord,
   ListResult,
-  OutboxEvent,
+  OutboxRecord,
   Store,
   StoredCart,
   WriteMeta,
@@ -81,7 +81,7 @@ const event = (
   cart: ShoppingCart,
   eventId: string,
   now = new Date().toISOString(),
-): OutboxEvent => buildEvent(type, cart, { eventId, now, correlationId: undefined });
+): OutboxRecord => buildEvent(type, cart, { eventId, now, correlationId: undefined });
 
 const cart = (id: string, extra: Partial<ShoppingCart> = {}): ShoppingCart => ({
   id,
@@ -279,7 +279,7 @@ async function drain(store: Store, nowMs: number): Promise<Delivery[]> {
 
 const toEach =
   (...subscriptionIds: string[]) =>
-  (e: OutboxEvent): { subscriptionId: string; body: Record<string, unknown> }[] =>
+  (e: OutboxRecord): { subscriptionId: string; body: Record<string, unknown> }[] =>
     subscriptionIds.map((subscriptionId) => ({ subscriptionId, body: { ...e.body, to: subscriptionId } }));
 
 /** Per (subscription, cart): the event ids in delivery order. */

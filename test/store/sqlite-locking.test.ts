@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import type { ShoppingCart } from '../../src/api-types.js';
 import { createCartService } from '../../src/cart/cart-service.js';
 import { AppError } from '../../src/errors.js';
-import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import type { Store } from '../../src/store/store.js';
 
 const t0 = Date.parse('2030-01-01T00:00:00Z');

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { startServer, type RunningServer, type StartOptions } from '../../src/server.js';
-import { openMongoStore } from '../../src/store/mongo-store.js';
-import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { openMongoStore } from '../../src/store/mongo/store.js';
+import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import type { Store } from '../../src/store/store.js';
 
 export const base = '/tmf-api/shoppingCart/v4';

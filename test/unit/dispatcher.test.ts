@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { buildEvent } from '../../src/events/build-event.js';
 import { createDispatcher } from '../../src/events/dispatcher.js';
-import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import { startListener } from '../support/listener.js';
 
 describe('dispatcher', () => {

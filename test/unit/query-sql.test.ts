@@ -12,8 +12,8 @@ import {
   regexFunctionName,
   sqlDateTimeMs,
   sqlRegex,
-} from '../../src/query/sql.js';
-import { extractKeys, schemaSql } from '../../src/store/sqlite-schema.js';
+} from '../../src/store/sqlite/sql.js';
+import { extractKeys, schemaSql } from '../../src/store/sqlite/schema.js';
 import { filterCases, filterDocs, sortCases } from '../store/filter-cases.js';
 
 const parse = (raw: string) => parseListQuery(raw, { maxPageSize: 1000 });

@@ -47,7 +47,7 @@ import {
   type UpdateFilter,
   type WriteError,
 } from 'mongodb';
-import type { ShoppingCart } from '../api-types.js';
+import type { ShoppingCart } from '../../api-types.js';
 import {
   alreadyExists,
   cartNotFound,
@@ -56,10 +56,10 @@ import {
   queryTooExpensive,
   storeUnavailable,
   versionConflict,
-} from '../errors.js';
-import type { Condition, ListQuery } from '../query/ast.js';
-import { compareForSort, matchesFilter, projectFields } from '../query/evaluate.js';
-import { regexScan } from '../query/safe-regex.js';
+} from '../../errors.js';
+import type { Condition, ListQuery } from '../../query/ast.js';
+import { compareForSort, matchesFilter, projectFields } from '../../query/evaluate.js';
+import { regexScan } from '../../query/safe-regex.js';
 import {
   compileFilter,
   compileProjection,
@@ -68,7 +68,7 @@ import {
   decodeDocument,
   encodeDocument,
   topLevelProjection,
-} from '../query/mongo.js';
+} from './filter.js';
 import type {
   DeadLetter,
   Delivery,
@@ -76,7 +76,7 @@ import type {
   IdempotencyRecord,
   EventRecordCounts,
   ListResult,
-  OutboxEvent,
+  OutboxRecord,
   RouteTarget,
   Settlement,
   Store,
@@ -84,7 +84,7 @@ import type {
   StoredSubscription,
   SubscriberBacklog,
   WriteMeta,
-} from './store.js';
+} from '../store.js';
 
 export interface MongoOptions {
   uri: string;
@@ -268,7 +268,7 @@ const hasOutbox: Filter<CartDoc> = { '_m.pending.0.eventId': { $gte: '' } };
 
 const toDate = (ms: number | undefined): Date | null => (ms === undefined ? null : new Date(ms));
 
-const encodeEvent = (e: OutboxEvent): PendingEvent => ({
+const encodeEvent = (e: OutboxRecord): PendingEvent => ({
   eventId: e.eventId,
   cartId: e.cartId,
   eventType: e.eventType,
@@ -434,7 +434,7 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
   // tell, and nothing is recorded (as in SQLite). Without transactions the look is just before
   // the write; a subscription made at the same moment may or may not see that write's event,
   // as with any two concurrent requests.
-  const recordable = async (events: OutboxEvent[]): Promise<OutboxEvent[]> =>
+  const recordable = async (events: OutboxRecord[]): Promise<OutboxRecord[]> =>
     events.length > 0 && (await subscriptions.findOne({}, { projection: { _id: 1 } })) !== null ? events : [];
 
   const writeLock = keyedLock();
@@ -454,7 +454,7 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
   const createCart = async (
     doc: ShoppingCart,
     meta: WriteMeta,
-    events: OutboxEvent[],
+    events: OutboxRecord[],
   ): Promise<StoredCart> => {
     const id = doc.id;
     if (typeof id !== 'string') throw internalError('A cart to store has no id');
@@ -517,7 +517,7 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
     expected: number,
     doc: ShoppingCart,
     meta: WriteMeta,
-    events: OutboxEvent[],
+    events: OutboxRecord[],
   ): Promise<StoredCart> => {
     const nowMs = Date.parse(meta.now);
     const update: UpdateFilter<CartDoc> = {
@@ -545,7 +545,7 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
     id: string,
     expected: number | undefined,
     nowMs: number,
-    events: OutboxEvent[],
+    events: OutboxRecord[],
   ): Promise<boolean> => {
     const update: UpdateFilter<CartDoc> = {
       $set: { '_m.deleted': true, '_m.updatedAt': new Date(nowMs).toISOString() },
@@ -666,7 +666,7 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
   };
 
   const routeOutbox = async (
-    route: (event: OutboxEvent) => RouteTarget[],
+    route: (event: OutboxRecord) => RouteTarget[],
     max: number,
     routed?: (deliveries: Delivery[]) => void,
   ): Promise<number> => {
@@ -685,7 +685,7 @@ export async function openMongoStore(options: MongoOptions): Promise<Store> {
         const [head] = pending;
         if (!head) break;
         let body: Record<string, unknown> | undefined;
-        const event: OutboxEvent = {
+        const event: OutboxRecord = {
           eventId: head.eventId,
           cartId: head.cartId,
           eventType: head.eventType,

@@ -5,15 +5,15 @@
  * about six times faster; reads render it back with json(), which gives exactly the text
  * JSON.stringify wrote (test/store/sqlite.test.ts checks the round trip). Array attributes that are filtered often (relatedParty.id,
  * cartItem.productOffering.id) cannot be indexed by an expression index, so each write also
- * records their values in cart_keys, which the SQL compiler (src/query/sql.ts) uses.
+ * records their values in cart_keys, which the SQL compiler (sql.ts) uses.
  */
-import type { ShoppingCart } from '../api-types.js';
+import type { ShoppingCart } from '../../api-types.js';
 
 /**
  * PRAGMA user_version of a current database. 1: documents as JSON text; 2: documents as JSONB
  * (migrateSql converts a version-1 file in place when the store opens it); 3: expires_at read by
  * the RFC 3339 reader of src/query/dates.ts (recomputed for every cart when the store opens a
- * version-2 file); 4: subscriptions unique per owner, (owner, callback, query), instead of
+ * version-2 file: migrate.ts); 4: subscriptions unique per owner, (owner, callback, query), instead of
  * (callback, query) for everyone (subscriptionsOwnerSql rebuilds the table of an older file).
  */
 export const schemaVersion = 4;
@@ -70,7 +70,10 @@ ALTER TABLE subscriptions_v4 RENAME TO subscriptions;
 `;
 }
 
-/** The attribute paths mirrored into cart_keys; `kind` is the dotted path. */
+/**
+ * The attribute paths mirrored into cart_keys; `kind` is the dotted path. The SQL compiler (sql.ts)
+ * answers eq on these through the cart_keys index.
+ */
 export const keyedPaths = ['relatedParty.id', 'cartItem.productOffering.id'] as const;
 export type KeyedPath = (typeof keyedPaths)[number];
 

@@ -43,11 +43,11 @@
  *
  * This module never imports the driver: filters are plain objects.
  */
-import type { Condition, Filter, FilterValue, SortKey } from './ast.js';
-import { parseDateTime } from './dates.js';
-import { parseNumberLiteral } from './parse.js';
-import { translateRegex } from './regex-translate.js';
-import { describePath } from './schema-types.js';
+import type { Condition, Filter, FilterValue, SortKey } from '../../query/ast.js';
+import { parseDateTime } from '../../query/dates.js';
+import { parseNumberLiteral } from '../../query/parse.js';
+import { translateRegex } from '../../query/regex-translate.js';
+import { describePath } from '../../query/schema-types.js';
 
 export type MongoFilter = Record<string, unknown>;
 export type MongoSort = Record<string, 1 | -1>;

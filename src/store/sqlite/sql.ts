@@ -1,6 +1,6 @@
 /**
- * Compiles the TMF630 AST to SQLite over src/store/sqlite-schema.ts (`carts` aliased `c`,
- * `cart_keys`), keeping exactly what evaluate.ts keeps and ordering as it orders. c.doc is
+ * Compiles the TMF630 AST to SQLite over the layout of schema.ts (`carts` aliased `c`,
+ * `cart_keys`), keeping exactly what src/query/evaluate.ts keeps and ordering as it orders. c.doc is
  * JSONB or JSON text (the JSON functions take both), so nothing here searches its bytes.
  *
  * Safety: values are only ever bound parameters, and so are attribute names, which travel
@@ -23,15 +23,16 @@
  *   key, at the price of reading every member of the object.
  * - Candidates carry their JSON type (json_each.type, json_type()) where the comparison needs it
  *   (booleans, and the type-directed 'string' comparisons of undeclared attributes).
- * - Date-times outside validFor.endDateTime: tmf_datetime_ms(x) is parseDateTime(x) of dates.ts
+ * - Date-times outside validFor.endDateTime: tmf_datetime_ms(x) is parseDateTime(x) of src/query/dates.ts
  *   (the server's one date-time reader, registered as an SQL function), NULL when x is not one;
  *   SQLite's own date functions read other spellings than RFC 3339 and are not used.
  */
-import type { Condition, Filter, FilterOp, FilterValue, SortKey } from './ast.js';
-import { parseDateTime } from './dates.js';
-import { parseNumberLiteral } from './parse.js';
-import { compileSafeRegex } from './safe-regex.js';
-import { describePath, type PathInfo } from './schema-types.js';
+import type { Condition, Filter, FilterOp, FilterValue, SortKey } from '../../query/ast.js';
+import { parseDateTime } from '../../query/dates.js';
+import { parseNumberLiteral } from '../../query/parse.js';
+import { compileSafeRegex } from '../../query/safe-regex.js';
+import { describePath, type PathInfo } from '../../query/schema-types.js';
+import { keyedPaths } from './schema.js';
 
 /** A fragment of SQL with its positional parameters, in text order. */
 export interface SqlFragment {
@@ -102,7 +103,7 @@ const comparators: Record<Exclude<FilterOp, 'regex' | 'ne'>, string> = {
 const regexCall = (pattern: SqlFragment, value: SqlFragment): SqlFragment =>
   sql`${text(regexFunctionName)}(${pattern}, ${value})`;
 
-/** Epoch ms of a date-time candidate, NULL when it is not one (see dates.ts). */
+/** Epoch ms of a date-time candidate, NULL when it is not one (see src/query/dates.ts). */
 const dateMs = (value: SqlFragment): SqlFragment => sql`${text(dateTimeFunctionName)}(${value})`;
 
 // --- walking a path ---
@@ -193,7 +194,7 @@ const compareTyped = (op: PositiveOp, leaf: Walk, value: FilterValue): SqlFragme
   }
 };
 
-/** Comparison for a 'string' condition on an attribute not declared as string (evaluate.ts). */
+/** Comparison for a 'string' condition on an attribute not declared as string (src/query/evaluate.ts). */
 const compareUntyped = (op: PositiveOp, leaf: Walk, value: FilterValue): SqlFragment => {
   if (op === 'regex') return sql`(${leaf.type} = 'text' AND ${regexCall(param(value.value), leaf.value)})`;
   const literal = String(value.value);
@@ -219,7 +220,7 @@ const untypedEqualsAny = (leaf: Walk, values: readonly FilterValue[]): SqlFragme
   return join(branches, ' OR ');
 };
 
-const keyedPaths = new Set(['relatedParty.id', 'cartItem.productOffering.id']);
+const keyed: ReadonlySet<string> = new Set(keyedPaths);
 
 /**
  * The condition with `ne` read as eq (the caller negates). NULL counts as false: kept bare here so
@@ -246,7 +247,7 @@ const compilePositive = (condition: Condition, op: PositiveOp): SqlFragment => {
         : text('0'),
     );
     return join(comparisons, ' OR ');
-  } else if (keyedPaths.has(dotted) && op === 'eq' && condition.values.every((v) => v.kind === 'string')) {
+  } else if (keyed.has(dotted) && op === 'eq' && condition.values.every((v) => v.kind === 'string')) {
     const values = condition.values.map((v) => v.value);
     return sql`c.id IN (SELECT cart_id FROM cart_keys WHERE kind = ${param(dotted)} AND value IN (${valueSet(values)}))`;
   } else {

@@ -247,7 +247,7 @@ const description = (i: number): string => (i % 4 === 0 ? `cart-${i}` : `other-$
   await store.close();
 }
 
-// MongoDB's residual filter over many candidates: the same slices (mongo-store.ts).
+// MongoDB's residual filter over many candidates: the same slices (src/store/mongo/list.ts).
 {
   const docs = Array.from({ length: smallCarts }, (_, i) => ({ id: `s${i}`, description: description(i) }));
   const { filter } = parseFilterQuery('description.regex=^cart.1');

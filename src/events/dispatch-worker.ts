@@ -3,7 +3,7 @@
  * store, runs the dispatcher, and talks to the API's thread only by messages: it is woken by
  * nudges, answers runOnce/maintain requests, and reports outcomes in batches (for metrics and
  * logs, which the API's thread owns) and errors. On MongoDB it borrows the API thread's per-cart
- * lock for the writes routing makes to cart documents (see mongo-store.ts on FerretDB).
+ * lock for the writes routing makes to cart documents (see src/store/mongo/store.ts on FerretDB).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openMongoStore } from '../store/mongo/store.js';

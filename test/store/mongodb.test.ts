@@ -114,7 +114,7 @@ if (uri) {
     });
   });
 
-  describe('MongoDB regex translation (src/query/mongo.ts) on the server', () => {
+  describe('MongoDB regex translation (src/query/regex-translate.ts) on the server', () => {
     const subjects = [
       '',
       'abc',

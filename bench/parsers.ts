@@ -14,7 +14,8 @@ import type { ShoppingCart } from '../src/api-types.js';
 import { AppError } from '../src/errors.js';
 import { parseSubscriptionQuery, shapeForSubscription } from '../src/events/subscription-query.js';
 import { matchesFilter } from '../src/query/evaluate.js';
-import { maxQueryLength, parseFilterQuery, parseListQuery } from '../src/query/parse.js';
+import { parseFilterQuery, parseListQuery } from '../src/query/parse.js';
+import { maxQueryLength } from '../src/query/terms.js';
 import {
   compileSafeRegex,
   regexBudget,

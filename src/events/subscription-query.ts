@@ -7,7 +7,8 @@ import type { ShoppingCart } from '../api-types.js';
 import { invalidSubscriptionQuery } from '../errors.js';
 import type { Filter } from '../query/ast.js';
 import { matchesFilter, projectFields } from '../query/evaluate.js';
-import { maxQueryLength, parseFilterPairs } from '../query/parse.js';
+import { parseFilterPairs } from '../query/parse.js';
+import { maxQueryLength } from '../query/terms.js';
 import { eventTypes, type EventType } from './build-event.js';
 
 const payloadPrefix = 'event.shoppingCart.';

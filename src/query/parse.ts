@@ -34,146 +34,18 @@
  *   most 20 for gt/gte/lt/lte/regex (each value is its own comparison), so no filter reaches a
  *   store's expression limits.
  */
-import { fieldProblem, invalidQueryParameter, uriTooLong, type AppError } from '../errors.js';
 import type { Condition, Filter, FilterOp, FilterValue, ListQuery, SortKey } from './ast.js';
 import { parseDateTime } from './dates.js';
 import { regexProblem } from './safe-regex.js';
 import { describePath } from './schema-types.js';
+import { decode, invalid, splitQuery, splitValues, trimBlanks, wholeValue, type QueryTerm } from './terms.js';
 
-export { compileSafeRegex } from './safe-regex.js';
-
-export const maxQueryLength = 8192;
 export const maxFilterConditions = 50;
 export const maxSetValues = 1000;
 export const maxComparedValues = 20;
 
 const reservedKeys = new Set(['fields', 'offset', 'limit', 'sort', 'filter']);
 const suffixOps: ReadonlySet<string> = new Set<FilterOp>(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'regex']);
-
-const invalid = (parameter: string, problem: string): AppError =>
-  invalidQueryParameter(fieldProblem(parameter, problem));
-
-/** One `key<op>value` pair of the query, before the key is split into a path. */
-export interface QueryTerm {
-  /** The decoded key, e.g. `cartItem.quantity.gte`. */
-  key: string;
-  /** The operator given by a symbol (`=` gives eq). */
-  op: FilterOp;
-  /** The value as written: still percent-encoded when `encoded`. */
-  value: string;
-  encoded: boolean;
-}
-
-const decode = (text: string, parameter: string): string => {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    throw invalid(parameter, 'is not valid percent-encoding');
-  }
-};
-
-const encodedSymbols: Record<string, string> = { '%3D': '=', '%3C': '<', '%3E': '>', '%21': '!' };
-
-/** The operator character at `i` (literal or percent-encoded) and its length in the raw text. */
-const symbolAt = (raw: string, i: number): { ch: string; length: number; literal: boolean } | undefined => {
-  const c = raw[i];
-  if (c === '=' || c === '<' || c === '>' || c === '!') return { ch: c, length: 1, literal: true };
-  if (c === '%') {
-    const ch = encodedSymbols[raw.slice(i, i + 3).toUpperCase()];
-    if (ch !== undefined) return { ch, length: 3, literal: false };
-  }
-  return undefined;
-};
-
-/** Splits a raw query string into terms; checks its length (414) and its operators (400). */
-export function splitQuery(rawQuery: string): QueryTerm[] {
-  if (rawQuery.length > maxQueryLength) {
-    throw uriTooLong(`the query string is longer than ${maxQueryLength} characters`);
-  }
-  const terms: QueryTerm[] = [];
-  for (const pair of rawQuery.split('&')) {
-    if (pair === '') continue;
-    let i = 0;
-    while (i < pair.length && symbolAt(pair, i) === undefined) i++;
-    const key = decode(pair.slice(0, i), pair);
-    if (key === '') throw invalid(pair, 'the attribute name is empty');
-    const first = symbolAt(pair, i);
-    if (first === undefined) throw invalid(key, 'has no value (expected key=value)');
-    let at = i + first.length;
-    let op: FilterOp;
-    const follower = symbolAt(pair, at);
-    switch (first.ch) {
-      case '=':
-        op = 'eq';
-        if (follower?.literal === true && follower.ch !== '!') {
-          throw invalid(key, `malformed operator "=${follower.ch}"`);
-        }
-        break;
-      case '!':
-        if (follower?.ch !== '=') throw invalid(key, 'malformed operator "!" (use != or .ne)');
-        op = 'ne';
-        at += follower.length;
-        break;
-      default: {
-        const orEqual = follower?.ch === '=';
-        if (orEqual) at += follower.length;
-        op = first.ch === '>' ? (orEqual ? 'gte' : 'gt') : orEqual ? 'lte' : 'lt';
-      }
-    }
-    if (first.ch !== '=') {
-      const extra = symbolAt(pair, at);
-      if (extra !== undefined) throw invalid(key, `malformed operator after "${first.ch}"`);
-    }
-    terms.push({ key, op, value: pair.slice(at), encoded: true });
-  }
-  return terms;
-}
-
-const stripQuotes = (value: string): string => {
-  const q = value[0];
-  return value.length >= 2 && (q === '"' || q === "'") && value.endsWith(q) ? value.slice(1, -1) : value;
-};
-
-/** The OR-ed values of a term: split on commas (quotes keep theirs), decoded, unquoted. */
-const splitValues = (term: QueryTerm): string[] => {
-  const pieces = term.value.split(',').map((p) => (term.encoded ? decode(p, term.key) : p));
-  // For each piece, the first piece after it that ends with each quote (one pass from the end),
-  // so that unclosed quotes cost nothing more: the split stays linear in the value.
-  const nextClose = { '"': new Int32Array(pieces.length + 1), "'": new Int32Array(pieces.length + 1) };
-  for (const q of ['"', "'"] as const) {
-    let next = -1;
-    for (let j = pieces.length - 1; j >= 0; j--) {
-      nextClose[q][j] = next;
-      if ((pieces[j] ?? '').endsWith(q)) next = j;
-    }
-  }
-  const values: string[] = [];
-  for (let i = 0; i < pieces.length; i++) {
-    let piece = pieces[i] ?? '';
-    const q = piece[0];
-    if ((q === '"' || q === "'") && !(piece.length >= 2 && piece.endsWith(q))) {
-      const close = nextClose[q][i] ?? -1;
-      if (close > i) {
-        piece = pieces.slice(i, close + 1).join(',');
-        i = close;
-      }
-    }
-    values.push(stripQuotes(piece));
-  }
-  return values;
-};
-
-const wholeValue = (term: QueryTerm): string =>
-  stripQuotes(term.encoded ? decode(term.value, term.key) : term.value);
-
-/** Without the blanks (spaces and tabs only) around it: fields and sort items, path segments. */
-const trimBlanks = (s: string): string => {
-  let start = 0;
-  let end = s.length;
-  while (start < end && (s[start] === ' ' || s[start] === '\t')) start++;
-  while (end > start && (s[end - 1] === ' ' || s[end - 1] === '\t')) end--;
-  return s.slice(start, end);
-};
 
 /**
  * At most this many segments in an attribute path (filters, fields, sort). SQLite joins at most

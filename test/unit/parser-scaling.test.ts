@@ -11,7 +11,8 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { AppError } from '../../src/errors.js';
 import { parseSubscriptionQuery } from '../../src/events/subscription-query.js';
-import { maxQueryLength, parseListQuery } from '../../src/query/parse.js';
+import { parseListQuery } from '../../src/query/parse.js';
+import { maxQueryLength } from '../../src/query/terms.js';
 import { regexProblem } from '../../src/query/safe-regex.js';
 
 const attempt = (fn: () => unknown): void => {

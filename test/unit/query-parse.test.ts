@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { AppError } from '../../src/errors.js';
 import type { Condition } from '../../src/query/ast.js';
-import { parseFilterPairs, parseFilterQuery, parseListQuery, splitQuery } from '../../src/query/parse.js';
+import { parseFilterPairs, parseFilterQuery, parseListQuery } from '../../src/query/parse.js';
+import { splitQuery } from '../../src/query/terms.js';
 
 const options = { maxPageSize: 100 };
 const parse = (raw: string) => parseListQuery(raw, options);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { AppError } from '../../src/errors.js';
-import { compileSafeRegex } from '../../src/query/parse.js';
+import { compileSafeRegex } from '../../src/query/safe-regex.js';
 import {
   RegexBudgetExceeded,
   RegexRequestBudgetExceeded,

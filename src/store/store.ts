@@ -311,3 +311,40 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The Store's methods by concern: what each adapter's parts provide (optional ones may be left out). */
+export type CartMethods = Pick<
+  Store,
+  | 'lockCart'
+  | 'createCart'
+  | 'getCart'
+  | 'listCarts'
+  | 'replaceCart'
+  | 'deleteCart'
+  | 'updateCart'
+  | 'purgeExpired'
+>;
+export type SubscriptionMethods = Pick<
+  Store,
+  'createSubscription' | 'findSubscription' | 'getSubscription' | 'listSubscriptions' | 'deleteSubscription'
+>;
+export type EventMethods = Pick<
+  Store,
+  | 'routeOutbox'
+  | 'pendingAfter'
+  | 'settleDeliveries'
+  | 'backlog'
+  | 'capBacklog'
+  | 'pruneEventRecords'
+  | 'eventRecordCounts'
+  | 'dueDeliveries'
+  | 'completeDelivery'
+  | 'retryDelivery'
+  | 'deadLetter'
+  | 'listDeadLetters'
+  | 'pendingDeliveries'
+>;
+export type IdempotencyMethods = Pick<
+  Store,
+  'claimIdempotencyKey' | 'completeIdempotencyKey' | 'releaseIdempotencyKey' | 'purgeIdempotencyKeys'
+>;

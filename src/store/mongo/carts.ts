@@ -5,7 +5,7 @@
 import type { Filter, UpdateFilter } from 'mongodb';
 import type { ShoppingCart } from '../../api-types.js';
 import { alreadyExists, cartNotFound, internalError, versionConflict } from '../../errors.js';
-import type { OutboxRecord, Store, StoredCart, WriteMeta } from '../store.js';
+import type { CartMethods, OutboxRecord, StoredCart, WriteMeta } from '../store.js';
 import { dateShadow, decodeDocument, encodeDocument } from './encoding.js';
 import { encodeEvent, isLive, live, toDate, type CartDoc, type MongoState } from './documents.js';
 import { guard, isDuplicateKey } from './errors.js';
@@ -167,11 +167,6 @@ async function purgeExpired(s: MongoState, nowMs: number): Promise<number> {
 /** Removes a deleted cart whose outbox is empty. */
 export const removeIfDone = (s: MongoState, id: string): Promise<unknown> =>
   s.cartLock(id, () => s.carts.deleteOne({ _id: id, '_m.deleted': true, '_m.pending': { $size: 0 } }));
-
-type CartMethods = Pick<
-  Store,
-  'lockCart' | 'createCart' | 'getCart' | 'listCarts' | 'replaceCart' | 'deleteCart' | 'purgeExpired'
->;
 
 /** The Store's cart methods: writes to one cart take turns in this process (writeLock). */
 export function cartMethods(s: MongoState): CartMethods {

@@ -6,9 +6,9 @@ import type { Collection, Filter } from 'mongodb';
 import type {
   DeadLetter,
   Delivery,
+  EventMethods,
   EventRecordCounts,
   Settlement,
-  Store,
   SubscriberBacklog,
 } from '../store.js';
 import {
@@ -231,23 +231,6 @@ async function eventRecordCounts(s: MongoState): Promise<EventRecordCounts> {
 async function pendingDeliveries(s: MongoState): Promise<number> {
   return (await s.deliveries.countDocuments({})) + (await outboxCount(s));
 }
-
-type EventMethods = Pick<
-  Store,
-  | 'routeOutbox'
-  | 'pendingAfter'
-  | 'settleDeliveries'
-  | 'backlog'
-  | 'capBacklog'
-  | 'pruneEventRecords'
-  | 'eventRecordCounts'
-  | 'dueDeliveries'
-  | 'completeDelivery'
-  | 'retryDelivery'
-  | 'deadLetter'
-  | 'listDeadLetters'
-  | 'pendingDeliveries'
->;
 
 export function eventMethods(s: MongoState): EventMethods {
   return {

@@ -1,6 +1,6 @@
 /** Idempotency-Key records: one document each, its _id made of the scope and the key. */
 import { idempotencyKeyContended } from '../../errors.js';
-import type { IdempotencyClaim, IdempotencyRecord, Store } from '../store.js';
+import type { IdempotencyClaim, IdempotencyMethods, IdempotencyRecord } from '../store.js';
 import { idempotencyId, type MongoState } from './documents.js';
 import { guard, isDuplicateKey } from './errors.js';
 
@@ -33,11 +33,6 @@ async function claimIdempotencyKey(
   }
   throw idempotencyKeyContended(record.key);
 }
-
-type IdempotencyMethods = Pick<
-  Store,
-  'claimIdempotencyKey' | 'completeIdempotencyKey' | 'releaseIdempotencyKey' | 'purgeIdempotencyKeys'
->;
 
 export function idempotencyMethods(s: MongoState): IdempotencyMethods {
   return {

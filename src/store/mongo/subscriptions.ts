@@ -1,6 +1,6 @@
 /** Hub subscriptions: one document each, unique per (owner, callback, query). */
 import { alreadyExists } from '../../errors.js';
-import type { Store, StoredSubscription } from '../store.js';
+import type { StoredSubscription, SubscriptionMethods } from '../store.js';
 import type { MongoState, SubscriptionDoc } from './documents.js';
 import { decodeDocument, encodeDocument } from './encoding.js';
 import { guard, isDuplicateKey } from './errors.js';
@@ -31,11 +31,6 @@ async function deleteSubscription(s: MongoState, id: string): Promise<boolean> {
   await s.deliveries.deleteMany({ subscriptionId: id });
   return true;
 }
-
-type SubscriptionMethods = Pick<
-  Store,
-  'createSubscription' | 'findSubscription' | 'getSubscription' | 'listSubscriptions' | 'deleteSubscription'
->;
 
 export function subscriptionMethods(s: MongoState): SubscriptionMethods {
   return {

@@ -5,7 +5,7 @@
 import type { ShoppingCart } from '../../api-types.js';
 import { cartNotFound, versionConflict } from '../../errors.js';
 import { withRegexBudget } from '../../query/safe-regex.js';
-import type { CartWrite, OutboxRecord, Store, StoredCart, WriteMeta } from '../store.js';
+import type { CartMethods, CartWrite, OutboxRecord, StoredCart, WriteMeta } from '../store.js';
 import { run } from './errors.js';
 import { ListQueries } from './list.js';
 import { writeOutbox } from './outbox.js';
@@ -106,11 +106,6 @@ function purge(s: SqliteState, nowMs: number): number {
   s.queue.writeSeq++;
   return ids.length;
 }
-
-type CartMethods = Pick<
-  Store,
-  'createCart' | 'getCart' | 'listCarts' | 'replaceCart' | 'deleteCart' | 'updateCart' | 'purgeExpired'
->;
 
 /** The Store's cart methods: every write through the group commit, in its own transaction. */
 export function cartMethods(s: SqliteState): CartMethods {

@@ -1,7 +1,7 @@
 /** Idempotency-Key records (table idempotency_keys): claimed, completed with the answer, purged. */
 import type Database from 'better-sqlite3';
 import { storeUnavailable } from '../../errors.js';
-import type { IdempotencyClaim, IdempotencyRecord, Store } from '../store.js';
+import type { IdempotencyClaim, IdempotencyMethods, IdempotencyRecord } from '../store.js';
 import type { WriteQueue } from './write-queue.js';
 
 interface IdempotencyRow {
@@ -57,11 +57,6 @@ function idempotencyStatements(db: Database.Database) {
     purge: db.prepare(`DELETE FROM idempotency_keys WHERE expires_at <= ?`),
   };
 }
-
-type IdempotencyMethods = Pick<
-  Store,
-  'claimIdempotencyKey' | 'completeIdempotencyKey' | 'releaseIdempotencyKey' | 'purgeIdempotencyKeys'
->;
 
 // Through the group commit, so a claim is durable before the create it guards starts, and
 // an answer before it is sent.

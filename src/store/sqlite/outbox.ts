@@ -2,7 +2,7 @@
  * The transactional outbox and the delivery queue: events recorded with the cart write, routed
  * into per-subscriber deliveries, settled as delivered, retried or dead-lettered, then pruned.
  */
-import type { DeadLetter, Delivery, OutboxRecord, RouteTarget, Settlement, Store } from '../store.js';
+import type { DeadLetter, Delivery, EventMethods, OutboxRecord, RouteTarget, Settlement } from '../store.js';
 import { run } from './errors.js';
 import { eventTimeOf, parsedOnce, toDelivery } from './rows.js';
 import type { SqliteState } from './statements.js';
@@ -132,23 +132,6 @@ function eventTransactions(s: SqliteState) {
     deadLetter: dead,
   };
 }
-
-type EventMethods = Pick<
-  Store,
-  | 'routeOutbox'
-  | 'pendingAfter'
-  | 'settleDeliveries'
-  | 'backlog'
-  | 'capBacklog'
-  | 'pruneEventRecords'
-  | 'eventRecordCounts'
-  | 'dueDeliveries'
-  | 'completeDelivery'
-  | 'retryDelivery'
-  | 'deadLetter'
-  | 'listDeadLetters'
-  | 'pendingDeliveries'
->;
 
 /**
  * The Store's event methods. The dispatcher's writes join the group commit: they share the commit

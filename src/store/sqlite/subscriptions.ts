@@ -1,12 +1,7 @@
 /** Hub subscriptions: one row each, unique per (owner, callback, query). */
-import type { Store, StoredSubscription } from '../store.js';
+import type { StoredSubscription, SubscriptionMethods } from '../store.js';
 import { run } from './errors.js';
 import type { SqliteState } from './statements.js';
-
-type SubscriptionMethods = Pick<
-  Store,
-  'createSubscription' | 'findSubscription' | 'getSubscription' | 'listSubscriptions' | 'deleteSubscription'
->;
 
 const parseSub = (row: { doc: string } | undefined): StoredSubscription | undefined =>
   row ? (JSON.parse(row.doc) as StoredSubscription) : undefined;

@@ -95,26 +95,171 @@ export function translateRegexFor(source: string, target: RegexTarget): Translat
   }
 }
 
+type Escaped = { code: number } | { cls: string; negated?: string } | { assertion: string };
+type Item = { code: number } | { cls: string };
+
+const itemText = (item: Item): string => ('code' in item ? hex(mapUnit(item.code)) : item.cls);
+const boundedQuantifier = /^\{(\d+)(?:(,)(\d*))?\}/;
+
 function translate(source: string, target: RegexTarget): TranslatedRegex {
-  const units = target === 'units';
-  let i = 0;
-  const peek = (offset = 0): string | undefined => source[i + offset];
-  const code = (): number => {
-    const c = source.charCodeAt(i);
+  return new Translator(source, target).translate();
+}
+
+/** One translation: a recursive-descent reading of the pattern, `i` its position in it. */
+class Translator {
+  private i = 0;
+  private readonly seen = { dot: false, notWordBoundary: false };
+  private readonly source: string;
+  private readonly units: boolean;
+
+  constructor(source: string, target: RegexTarget) {
+    this.source = source;
+    this.units = target === 'units';
+  }
+
+  translate(): TranslatedRegex {
+    const result = this.alternatives(true);
+    if (this.i < this.source.length) this.fail('unbalanced parenthesis');
+    // JavaScript's \B holds between the two halves of a surrogate pair, where a `.*` may stop.
+    if (this.seen.dot && this.seen.notWordBoundary && !this.units) this.fail('\\B with .');
+    return { source: result.text, weight: result.weight };
+  }
+
+  private peek(offset = 0): string | undefined {
+    return this.source[this.i + offset];
+  }
+
+  private code(): number {
+    const c = this.source.charCodeAt(this.i);
     if (Number.isNaN(c)) throw new Untranslatable('unexpected end');
     return c;
-  };
-  const fail = (why: string): never => {
-    throw new Untranslatable(why);
-  };
+  }
 
-  type Escaped = { code: number } | { cls: string; negated?: string } | { assertion: string };
+  private fail(why: string): never {
+    throw new Untranslatable(why);
+  }
+
+  /** Parses alternatives until ')' or the end; top-level ones get the `.*` trimming. */
+  private alternatives(topLevel: boolean): { text: string; weight: number } {
+    const alts: Piece[][] = [[]];
+    for (;;) {
+      const c = this.peek();
+      if (c === undefined || c === ')') break;
+      const current = alts[alts.length - 1] ?? this.fail('internal');
+      if (c === '|') {
+        this.i += 1;
+        alts.push([]);
+        continue;
+      }
+      current.push(this.quantified(this.atom(c)));
+    }
+    let weight = 0;
+    const out = alts.map((pieces) => {
+      let list = pieces;
+      if (topLevel) {
+        // A search for `.*X` or `X.*` finds a match exactly when a search for X does.
+        while (list[0]?.dotStar === true) list = list.slice(1);
+        while (list[list.length - 1]?.dotStar === true) list = list.slice(0, -1);
+      }
+      if (list.some((p) => p.unitSensitive)) this.fail('matches part of a surrogate pair in JavaScript');
+      for (const p of list) weight += p.weight;
+      return list.map((p) => p.text).join('');
+    });
+    return { text: out.join('|'), weight: weight + alts.length };
+  }
+
+  /** The atom that starts with `c` (a character of the pattern, at i). */
+  private atom(c: string): Piece {
+    if (c === '\\') {
+      this.i += 1;
+      const e = this.escape(false);
+      if ('assertion' in e) return atomOf(e.assertion, { assertion: true });
+      if ('code' in e) return atomOf(literal(mapUnit(e.code)));
+      if (e.negated !== undefined) return atomOf(e.negated);
+      return atomOf(`[${e.cls}]`);
+    } else if (c === '[') {
+      this.i += 1;
+      return this.charClass();
+    } else if (c === '(') {
+      this.i += 1;
+      if (this.peek() === '?') {
+        if (this.peek(1) === ':') this.i += 2;
+        else if (this.peek(1) === '<' && /[A-Za-z_$]/.test(this.peek(2) ?? '')) {
+          const close = this.source.indexOf('>', this.i);
+          if (close < 0) this.fail('unterminated group name');
+          this.i = close + 1;
+        } else this.fail('unsupported group');
+      }
+      const inner = this.alternatives(false);
+      if (this.peek() !== ')') this.fail('unbalanced parenthesis');
+      this.i += 1;
+      // A group's own pieces were checked when it was parsed (they fail there if sensitive).
+      return atomOf(`(?:${inner.text})`, { weight: inner.weight });
+    } else if (c === '.') {
+      this.i += 1;
+      return atomOf('[^\\n\\r\\x{2028}\\x{2029}]', { unitSensitive: !this.units, dot: true });
+    } else if (c === '^') {
+      this.i += 1;
+      return atomOf('^', { assertion: true });
+    } else if (c === '$') {
+      this.i += 1;
+      // JavaScript's $ (no m flag) is the end of the input; PCRE's also matches before a final \n.
+      return atomOf('\\z', { assertion: true });
+    } else if (c === '*' || c === '+' || c === '?') {
+      return this.fail('nothing to repeat');
+    } else {
+      const n = this.code();
+      if (isSurrogate(n) && !this.units) this.fail('astral character in pattern');
+      this.i += 1;
+      return atomOf(literal(mapUnit(n)));
+    }
+  }
+
+  /** The atom with the quantifier that follows it, if any. */
+  private quantified(atom: Piece): Piece {
+    const q = this.peek();
+    let quantifier = '';
+    let times = 1;
+    if (q === '*' || q === '+' || q === '?') {
+      quantifier = q;
+      times = q === '+' ? 2 : 1;
+      this.i += 1;
+    } else if (q === '{') {
+      const m = boundedQuantifier.exec(this.source.slice(this.i));
+      if (m) {
+        quantifier = m[0];
+        this.i += m[0].length;
+        const [, min, comma, max] = m;
+        times = Math.max(1, Number(min) + (comma !== undefined && max === '' ? 1 : 0), Number(max ?? 0));
+      }
+    }
+    if (quantifier !== '') {
+      if (atom.assertion) this.fail('quantified assertion');
+      if (this.peek() === '?') {
+        quantifier += '?';
+        this.i += 1;
+      }
+    }
+    const dotStar = atom.dot && (quantifier === '*' || quantifier === '*?');
+    if (atom.dot) this.seen.dot = true;
+    if (atom.text === '\\B') this.seen.notWordBoundary = true;
+    // A run `.*` matches any run of code units in JavaScript and of code points in UTF-8: both
+    // find the same matches, unless a \B can hold inside a surrogate pair (see below).
+    const unitSensitive = atom.dot ? !this.units && !dotStar : atom.unitSensitive;
+    return {
+      ...atom,
+      text: atom.text + quantifier,
+      weight: atom.weight * times,
+      unitSensitive,
+      dotStar,
+    };
+  }
 
   /** An escape after `\` (i at the character after the backslash), as one code or a class text. */
-  const escape = (inClass: boolean): Escaped => {
-    const c = peek();
-    if (c === undefined) return fail('lone backslash');
-    i += 1;
+  private escape(inClass: boolean): Escaped {
+    const c = this.peek();
+    if (c === undefined) return this.fail('lone backslash');
+    this.i += 1;
     switch (c) {
       case 'd':
         return { cls: '0-9' };
@@ -125,10 +270,10 @@ function translate(source: string, target: RegexTarget): TranslatedRegex {
       case 'D':
       case 'W':
       case 'S':
-        if (!units) return fail('negated class escape');
+        if (!this.units) return this.fail('negated class escape');
         // RE2's \D and \W are JavaScript's (ASCII); its \s is not, so \S is spelled out.
         if (c !== 'S') return { cls: `\\${c}` };
-        return inClass ? fail('\\S inside a class') : { cls: '', negated: `[^${jsSpaceItems}]` };
+        return inClass ? this.fail('\\S inside a class') : { cls: '', negated: `[^${jsSpaceItems}]` };
       case 'b':
         return inClass ? { code: 8 } : { assertion: '\\b' };
       case 'B':
@@ -148,220 +293,103 @@ function translate(source: string, target: RegexTarget): TranslatedRegex {
         let digits = '0';
         while (
           digits.length < 3 &&
-          /[0-7]/.test(peek() ?? '') &&
-          parseInt(digits + (peek() ?? ''), 8) <= 0o377
+          /[0-7]/.test(this.peek() ?? '') &&
+          parseInt(digits + (this.peek() ?? ''), 8) <= 0o377
         ) {
-          digits += peek() ?? '';
-          i += 1;
+          digits += this.peek() ?? '';
+          this.i += 1;
         }
         return { code: parseInt(digits, 8) };
       }
       case 'x': {
-        const h = source.slice(i, i + 2);
+        const h = this.source.slice(this.i, this.i + 2);
         if (/^[0-9A-Fa-f]{2}$/.test(h)) {
-          i += 2;
+          this.i += 2;
           return { code: parseInt(h, 16) };
         }
         return { code: 0x78 };
       }
       case 'u': {
-        const h = source.slice(i, i + 4);
+        const h = this.source.slice(this.i, this.i + 4);
         if (/^[0-9A-Fa-f]{4}$/.test(h)) {
-          i += 4;
+          this.i += 4;
           const n = parseInt(h, 16);
-          if (isSurrogate(n) && !units) fail('surrogate escape');
+          if (isSurrogate(n) && !this.units) this.fail('surrogate escape');
           return { code: n };
         }
         return { code: 0x75 };
       }
       case 'c': {
-        const letter = peek();
+        const letter = this.peek();
         if (letter !== undefined && /[A-Za-z]/.test(letter)) {
-          i += 1;
+          this.i += 1;
           return { code: letter.charCodeAt(0) % 32 };
         }
-        return fail('\\c without a letter');
+        return this.fail('\\c without a letter');
       }
       default:
-        if (/[1-9]/.test(c) || c === 'k') return fail('backreference');
+        if (/[1-9]/.test(c) || c === 'k') return this.fail('backreference');
         return { code: c.charCodeAt(0) };
     }
-  };
+  }
 
   /** Class items for the code range a..b, surrogates moved where unitText puts them. */
-  const rangeItems = (a: number, b: number): string[] => {
-    if (!units || b < 0xd800 || a > 0xdfff) return [`${hex(a)}-${hex(b)}`];
+  private rangeItems(a: number, b: number): string[] {
+    if (!this.units || b < 0xd800 || a > 0xdfff) return [`${hex(a)}-${hex(b)}`];
     const out: string[] = [];
     if (a < 0xd800) out.push(`${hex(a)}-${hex(0xd7ff)}`);
     out.push(`${hex(mapUnit(Math.max(a, 0xd800)))}-${hex(mapUnit(Math.min(b, 0xdfff)))}`);
     if (b > 0xdfff) out.push(`${hex(0xe000)}-${hex(b)}`);
     return out;
-  };
+  }
 
-  const charClass = (): Piece => {
+  private charClass(): Piece {
     // i is after '['
     let negated = false;
-    if (peek() === '^') {
+    if (this.peek() === '^') {
       negated = true;
-      i += 1;
+      this.i += 1;
     }
-    if (negated && !units) fail('negated class');
+    if (negated && !this.units) this.fail('negated class');
     const items: string[] = [];
-    type Item = { code: number } | { cls: string };
-    const readItem = (): Item => {
-      if (peek() === '\\') {
-        i += 1;
-        const e = escape(true);
-        if ('assertion' in e) return fail('assertion in class');
-        return 'code' in e ? { code: e.code } : { cls: e.cls };
-      }
-      const c = code();
-      i += 1;
-      return { code: c };
-    };
-    const itemText = (item: Item): string => ('code' in item ? hex(mapUnit(item.code)) : item.cls);
-    while (peek() !== ']') {
-      if (peek() === undefined) fail('unterminated class');
-      const first = readItem();
-      if ('code' in first && isSurrogate(first.code) && !units) fail('surrogate in class');
-      if (peek() === '-' && peek(1) !== ']' && peek(1) !== undefined) {
-        i += 1;
-        const second = readItem();
+    while (this.peek() !== ']') {
+      if (this.peek() === undefined) this.fail('unterminated class');
+      const first = this.classItem();
+      if ('code' in first && isSurrogate(first.code) && !this.units) this.fail('surrogate in class');
+      if (this.peek() === '-' && this.peek(1) !== ']' && this.peek(1) !== undefined) {
+        this.i += 1;
+        const second = this.classItem();
         if ('cls' in first || 'cls' in second) {
           // Annex B: a class escape at either end makes the '-' a literal.
-          if (!units) fail('class escape in range');
+          if (!this.units) this.fail('class escape in range');
           items.push(itemText(first), hex(0x2d), itemText(second));
         } else {
-          if (first.code > second.code) fail('range out of order');
-          if (first.code <= 0xdfff && second.code >= 0xd800 && !units) fail('range over surrogates');
-          items.push(...rangeItems(first.code, second.code));
+          if (first.code > second.code) this.fail('range out of order');
+          if (first.code <= 0xdfff && second.code >= 0xd800 && !this.units)
+            this.fail('range over surrogates');
+          items.push(...this.rangeItems(first.code, second.code));
         }
         continue;
       }
       items.push(itemText(first));
     }
-    i += 1; // ']'
+    this.i += 1; // ']'
     const all = '\\x{0}-\\x{10FFFF}';
     // An empty class matches nothing; an empty negated one matches anything.
     if (items.length === 0) return atomOf(negated ? `[${all}]` : `[^${all}]`);
     return atomOf(`[${negated ? '^' : ''}${items.join('')}]`);
-  };
+  }
 
-  const boundedQuantifier = /^\{(\d+)(?:(,)(\d*))?\}/;
-  const seen = { dot: false, notWordBoundary: false };
-
-  /** Parses alternatives until ')' or the end; top-level ones get the `.*` trimming. */
-  const alternatives = (topLevel: boolean): { text: string; weight: number } => {
-    const alts: Piece[][] = [[]];
-    for (;;) {
-      const c = peek();
-      if (c === undefined || c === ')') break;
-      const current = alts[alts.length - 1] ?? fail('internal');
-      if (c === '|') {
-        i += 1;
-        alts.push([]);
-        continue;
-      }
-      let atom: Piece;
-      if (c === '\\') {
-        i += 1;
-        const e = escape(false);
-        if ('assertion' in e) atom = atomOf(e.assertion, { assertion: true });
-        else if ('code' in e) atom = atomOf(literal(mapUnit(e.code)));
-        else if (e.negated !== undefined) atom = atomOf(e.negated);
-        else atom = atomOf(`[${e.cls}]`);
-      } else if (c === '[') {
-        i += 1;
-        atom = charClass();
-      } else if (c === '(') {
-        i += 1;
-        if (peek() === '?') {
-          if (peek(1) === ':') i += 2;
-          else if (peek(1) === '<' && /[A-Za-z_$]/.test(peek(2) ?? '')) {
-            const close = source.indexOf('>', i);
-            if (close < 0) fail('unterminated group name');
-            i = close + 1;
-          } else fail('unsupported group');
-        }
-        const inner = alternatives(false);
-        if (peek() !== ')') fail('unbalanced parenthesis');
-        i += 1;
-        // A group's own pieces were checked when it was parsed (they fail there if sensitive).
-        atom = atomOf(`(?:${inner.text})`, { weight: inner.weight });
-      } else if (c === '.') {
-        i += 1;
-        atom = atomOf('[^\\n\\r\\x{2028}\\x{2029}]', { unitSensitive: !units, dot: true });
-      } else if (c === '^') {
-        i += 1;
-        atom = atomOf('^', { assertion: true });
-      } else if (c === '$') {
-        i += 1;
-        // JavaScript's $ (no m flag) is the end of the input; PCRE's also matches before a final \n.
-        atom = atomOf('\\z', { assertion: true });
-      } else if (c === '*' || c === '+' || c === '?') {
-        return fail('nothing to repeat');
-      } else {
-        const n = code();
-        if (isSurrogate(n) && !units) fail('astral character in pattern');
-        i += 1;
-        atom = atomOf(literal(mapUnit(n)));
-      }
-      // A quantifier, if any.
-      const q = peek();
-      let quantifier = '';
-      let times = 1;
-      if (q === '*' || q === '+' || q === '?') {
-        quantifier = q;
-        times = q === '+' ? 2 : 1;
-        i += 1;
-      } else if (q === '{') {
-        const m = boundedQuantifier.exec(source.slice(i));
-        if (m) {
-          quantifier = m[0];
-          i += m[0].length;
-          const [, min, comma, max] = m;
-          times = Math.max(1, Number(min) + (comma !== undefined && max === '' ? 1 : 0), Number(max ?? 0));
-        }
-      }
-      if (quantifier !== '') {
-        if (atom.assertion) fail('quantified assertion');
-        if (peek() === '?') {
-          quantifier += '?';
-          i += 1;
-        }
-      }
-      const dotStar = atom.dot && (quantifier === '*' || quantifier === '*?');
-      if (atom.dot) seen.dot = true;
-      if (atom.text === '\\B') seen.notWordBoundary = true;
-      // A run `.*` matches any run of code units in JavaScript and of code points in UTF-8: both
-      // find the same matches, unless a \B can hold inside a surrogate pair (see below).
-      const unitSensitive = atom.dot ? !units && !dotStar : atom.unitSensitive;
-      current.push({
-        ...atom,
-        text: atom.text + quantifier,
-        weight: atom.weight * times,
-        unitSensitive,
-        dotStar,
-      });
+  /** One item of a class: a code, or the text of a class escape. */
+  private classItem(): Item {
+    if (this.peek() === '\\') {
+      this.i += 1;
+      const e = this.escape(true);
+      if ('assertion' in e) return this.fail('assertion in class');
+      return 'code' in e ? { code: e.code } : { cls: e.cls };
     }
-    let weight = 0;
-    const out = alts.map((pieces) => {
-      let list = pieces;
-      if (topLevel) {
-        // A search for `.*X` or `X.*` finds a match exactly when a search for X does.
-        while (list[0]?.dotStar === true) list = list.slice(1);
-        while (list[list.length - 1]?.dotStar === true) list = list.slice(0, -1);
-      }
-      if (list.some((p) => p.unitSensitive)) fail('matches part of a surrogate pair in JavaScript');
-      for (const p of list) weight += p.weight;
-      return list.map((p) => p.text).join('');
-    });
-    return { text: out.join('|'), weight: weight + alts.length };
-  };
-
-  const result = alternatives(true);
-  if (i < source.length) fail('unbalanced parenthesis');
-  // JavaScript's \B holds between the two halves of a surrogate pair, where a `.*` may stop.
-  if (seen.dot && seen.notWordBoundary && !units) fail('\\B with .');
-  return { source: result.text, weight: result.weight };
+    const c = this.code();
+    this.i += 1;
+    return { code: c };
+  }
 }

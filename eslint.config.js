@@ -60,22 +60,14 @@ const onlySpecReadsGenerated = {
 // Size limits of the house style: files under src/ at most 400 lines, functions at most 120.
 // ---- TEMPORARY: files still over a limit, being split by other helpers. The coordinator removes
 // ---- each entry when its split is merged.
-const temporaryLongFiles = [
-  'src/events/dispatcher.ts',
-  'src/query/parse.ts',
-  'src/store/mongo-store.ts',
-  'src/store/sqlite-store.ts',
-];
+const temporaryLongFiles = ['src/events/dispatcher.ts'];
 const temporaryLongFunctions = [
   'src/cart/cart-service.ts', // createCartService
   'src/events/dispatch-thread.ts', // startDispatchThread
   'src/events/dispatcher.ts', // createDispatcher
   'src/http/idempotency.ts', // idempotency
   'src/observability/metrics.ts', // createMetrics
-  'src/query/regex-translate.ts', // translate
   'src/server.ts', // startServer
-  'src/store/mongo-store.ts', // openMongoStore
-  'src/store/sqlite-store.ts', // openSqliteStore
 ];
 // ---- END TEMPORARY
 const sizeLimits = [

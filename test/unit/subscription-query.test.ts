@@ -2,7 +2,7 @@
 // events a parsed query lets through with which payload.
 import { expect } from 'chai';
 import { parseSubscriptionQuery, shapeForSubscription } from '../../src/events/subscription-query.js';
-import { maxQueryLength } from '../../src/query/parse.js';
+import { maxQueryLength } from '../../src/query/terms.js';
 import { appErrorOf } from '../support/app-error.js';
 
 const create = 'ShoppingCartCreateEvent';

@@ -10,7 +10,7 @@ import { regexScan } from '../../query/safe-regex.js';
 import type { ListResult } from '../store.js';
 import { guard } from './errors.js';
 import { compileOrderBy, compileWhere } from './sql.js';
-import type { SqliteState } from './statements.js';
+import { liveAt, type SqliteState } from './statements.js';
 
 interface LiveCount {
   n: number;
@@ -50,7 +50,7 @@ export class ListQueries {
     const scan = this.prepared(
       `SELECT c.rowid AS r, c.id AS id, (${test.sql}) AS m
        FROM (SELECT c.rowid AS k FROM carts c
-             WHERE c.rowid > ? AND (c.expires_at IS NULL OR c.expires_at > ?) AND (${where.sql})
+             WHERE c.rowid > ? AND ${liveAt('?')} AND (${where.sql})
              ORDER BY c.rowid LIMIT ?) AS slice
        JOIN carts c ON c.rowid = slice.k`,
     );
@@ -78,7 +78,7 @@ export class ListQueries {
   ): ListResult {
     const where = compileWhere(matched?.conditions ?? query.filter);
     const only = matched === undefined ? '' : ' AND c.id IN (SELECT value FROM json_each(?))';
-    const cond = `(c.expires_at IS NULL OR c.expires_at > ?) AND (${where.sql})${only}`;
+    const cond = `${liveAt('?')} AND (${where.sql})${only}`;
     const params = [nowMs, ...where.params, ...(matched === undefined ? [] : [JSON.stringify(matched.ids)])];
     const total =
       query.filter.conditions.length === 0

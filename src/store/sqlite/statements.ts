@@ -7,8 +7,9 @@ import type { EventRecordCounts } from '../store.js';
 import type { CartRow, DeliveryRow } from './rows.js';
 import type { WriteQueue } from './write-queue.js';
 
-/** A cart row exists for readers at @now: not expired. */
-export const live = '(c.expires_at IS NULL OR c.expires_at > @now)';
+/** A cart row (`carts c`) exists for readers at the time `now` binds: it has not expired. */
+export const liveAt = (now: '@now' | '?'): string => `(c.expires_at IS NULL OR c.expires_at > ${now})`;
+const live = liveAt('@now');
 
 type Stmt<P extends unknown[] | object = unknown[], R = unknown> = Database.Statement<P, R>;
 type CartKey = { id: string; now: number };

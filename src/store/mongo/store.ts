@@ -30,6 +30,10 @@
  * own writes per cart inside the process (writeLock). That makes one server process on FerretDB
  * safe; several processes on one FerretDB are not. On MongoDB, single-document updates are
  * atomic and the version filter alone protects any number of processes.
+ *
+ * The parts: encoding.ts (the document layout) and filter.ts (the query compiler), documents.ts
+ * (collections and shared state), errors.ts, setup.ts (connecting, indexes), keyed-lock.ts,
+ * carts.ts and list.ts, outbox.ts (routing), deliveries.ts, subscriptions.ts, idempotency.ts.
  */
 import { MongoClient } from 'mongodb';
 import type { Store } from '../store.js';
@@ -47,7 +51,7 @@ import type {
 } from './documents.js';
 import { guard, isUnavailable, unavailable } from './errors.js';
 import { idempotencyMethods } from './idempotency.js';
-import { keyedLock } from './keyed-lock.js';
+import { keyedLock, type KeyedLock } from './keyed-lock.js';
 import { connect, createIndexes } from './setup.js';
 import { subscriptionMethods } from './subscriptions.js';
 
@@ -69,7 +73,7 @@ export interface MongoOptions {
    * runs on another connection (the dispatcher's worker thread asks the API's thread for its
    * lock; see the module comment on FerretDB). Default: this store's own per-cart lock.
    */
-  cartLock?: <T>(id: string, fn: () => Promise<T>) => Promise<T>;
+  cartLock?: KeyedLock;
 }
 
 export async function openMongoStore(options: MongoOptions): Promise<Store> {

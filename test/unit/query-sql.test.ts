@@ -54,7 +54,7 @@ const referenceIds = (filter: Filter): string[] =>
     .map((d) => d.id ?? '')
     .sort();
 
-describe('query/sql: SQLite keeps exactly what the evaluator keeps (test/store/filter-cases.ts)', () => {
+describe('store/sqlite/sql: SQLite keeps exactly what the evaluator keeps (test/store/filter-cases.ts)', () => {
   let db: Database.Database;
   before(() => {
     db = openDb(filterDocs);
@@ -145,7 +145,7 @@ describe('query/sql: SQLite keeps exactly what the evaluator keeps (test/store/f
   }
 });
 
-describe('query/sql: ORDER BY orders and pages exactly as compareForSort', () => {
+describe('store/sqlite/sql: ORDER BY orders and pages exactly as compareForSort', () => {
   let db: Database.Database;
   before(() => {
     db = openDb(filterDocs);
@@ -188,7 +188,7 @@ describe('query/sql: ORDER BY orders and pages exactly as compareForSort', () =>
   });
 });
 
-describe('query/sql: random documents and queries (fast-check)', () => {
+describe('store/sqlite/sql: random documents and queries (fast-check)', () => {
   // Extension attributes of every JSON type, nested in objects and arrays, at the top level and
   // inside the declared cartItem array: where SQLite cannot rely on the schema.
   const scalar = fc.constantFrom<unknown>(
@@ -326,7 +326,7 @@ describe('query/sql: random documents and queries (fast-check)', () => {
   });
 });
 
-describe('query/sql: the SQL text', () => {
+describe('store/sqlite/sql: the SQL text', () => {
   it('holds no value and no attribute name from the query', () => {
     const q = parse(
       `${encodeURIComponent("x') OR 1=1 --")}=1&cartItem.quantity>2&relatedParty.name.regex=^A&colour.deep=DROP` +

@@ -11,7 +11,9 @@
  * the load stopped. Writes bench/results-events-sustained-<store>.json.
  *
  *   npm run bench:events -- --sustained [--duration 3m] [--clients 32] [--store mongodb]
- *                                       [--variants none,one,three,degraded]
+ *                                       [--variants none,one,three,degraded] [--profile DIR]
+ *
+ * --profile DIR writes the server's CPU profiles (API thread and dispatcher thread) to DIR/<variant>.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -189,7 +191,9 @@ async function runVariant(
   const dir = mkdtempSync(join(tmpdir(), 'tmf663-bench-sustained-'));
   const listeners = await Promise.all(specs.map((s) => startListener(s, root)));
   const port = await freePort();
-  const api = spawn(process.execPath, [join(root, 'dist/src/main.js')], {
+  const profileDir = arg('profile');
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, variant)}`] : [];
+  const api = spawn(process.execPath, [...profile, join(root, 'dist/src/main.js')], {
     env: {
       ...process.env,
       PORT: String(port),

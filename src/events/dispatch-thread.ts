@@ -63,7 +63,7 @@ export interface ThreadOptions {
   store: Store;
   now: () => Date;
   dispatcher: WorkerSetup['options'];
-  /** Most nudges posted per this many ms (writes in between share one). */
+  /** Most nudges posted per this many ms (writes in between share one); default 10. */
   nudgeMs?: number;
   onDelivered?: (
     d: Pick<DeliveryInfo, 'subscriptionId' | 'eventType'>,
@@ -94,7 +94,7 @@ export function startDispatchThread(options: ThreadOptions): Dispatcher {
   const location = options.store.location;
   if (!location) throw new Error('the store has no location another connection could open');
   const report = options.onError ?? (() => undefined);
-  const nudgeMs = options.nudgeMs ?? 2;
+  const nudgeMs = options.nudgeMs ?? 10;
   const offset = (): number => options.now().getTime() - Date.now();
 
   let worker: Worker | undefined;
@@ -105,6 +105,7 @@ export function startDispatchThread(options: ThreadOptions): Dispatcher {
   /** Locks held for the worker, by token: released when it says so or when it dies. */
   const held = new Map<number, () => void>();
   let nudgeTimer: NodeJS.Timeout | undefined;
+  let lastNudge = Number.NEGATIVE_INFINITY;
   let restartTimer: NodeJS.Timeout | undefined;
   let stopped: (() => void) | undefined;
 
@@ -213,12 +214,18 @@ export function startDispatchThread(options: ThreadOptions): Dispatcher {
   };
 
   return {
+    // The first write after a quiet spell nudges at once; writes within nudgeMs of a nudge share
+    // the next one (the worker gathers a round's writes for batchMs anyway).
     nudge: () => {
       if (nudgeTimer || !running) return;
-      nudgeTimer = setTimeout(() => {
+      const send = (): void => {
         nudgeTimer = undefined;
+        lastNudge = Date.now();
         post({ t: 'nudge', offsetMs: offset() });
-      }, nudgeMs);
+      };
+      const wait = lastNudge + nudgeMs - Date.now();
+      if (wait <= 0) send();
+      else nudgeTimer = setTimeout(send, wait);
     },
     start: () => {
       if (running) return;

@@ -5,6 +5,7 @@
  * logs, which the API's thread owns) and errors. On MongoDB it borrows the API thread's per-cart
  * lock for the writes routing makes to cart documents (see src/store/mongo/store.ts on FerretDB).
  */
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openMongoStore } from '../store/mongo/store.js';
 import { openSqliteStore } from '../store/sqlite/store.js';
@@ -15,6 +16,22 @@ import type { FromWorker, ToWorker, WorkerSetup } from './dispatch-thread.js';
 const port = parentPort;
 if (!port) throw new Error('dispatch-worker.ts runs only as a worker thread');
 const setup = workerData as WorkerSetup;
+
+/**
+ * Delivery is background work: when the CPU is short, the API's thread should go first. This
+ * thread runs at a lower priority (a nice value this much higher); it still gets its share of a
+ * busy CPU (about a quarter next to one thread at the normal priority) and all of an idle one.
+ * On Linux a priority set for pid 0 is the calling thread's own; elsewhere it would be the whole
+ * process's, so there it is left alone.
+ */
+const backgroundNice = 5;
+if (process.platform === 'linux') {
+  try {
+    setPriority(0, Math.min(19, getPriority(0) + backgroundNice));
+  } catch {
+    // Not permitted here (a sandbox): delivery runs at the normal priority.
+  }
+}
 
 const post = (message: FromWorker): void => {
   port.postMessage(message);

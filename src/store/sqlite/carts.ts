@@ -23,7 +23,7 @@ function create(s: SqliteState, doc: ShoppingCart, meta: WriteMeta, events: Outb
   const json = JSON.stringify(doc);
   s.stmt.insert.run({ id, doc: json, now: meta.now, expiresAt: meta.expiresAt ?? null });
   writeKeys(s, id, doc, true); // the insert succeeded, so no keys of this id exist
-  writeOutbox(s, events);
+  writeOutbox(s, events, doc, json);
   return storedCart(json, 1, meta.now, meta.now, doc);
 }
 
@@ -39,7 +39,7 @@ function storeVersion(
   const json = JSON.stringify(doc);
   s.stmt.update.run({ id, version: expected, doc: json, now: meta.now, expiresAt: meta.expiresAt ?? null });
   writeKeys(s, id, doc);
-  writeOutbox(s, change.events);
+  writeOutbox(s, change.events, doc, json);
   return storedCart(json, expected + 1, createdAt, meta.now, doc);
 }
 

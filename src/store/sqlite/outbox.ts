@@ -2,6 +2,7 @@
  * The transactional outbox and the delivery queue: events recorded with the cart write, routed
  * into per-subscriber deliveries, settled as delivered, retried or dead-lettered, then pruned.
  */
+import type { ShoppingCart } from '../../api-types.js';
 import type { DeadLetter, Delivery, EventMethods, OutboxRecord, RouteTarget, Settlement } from '../store.js';
 import { run } from './errors.js';
 import { eventTimeOf, parsedOnce, toDelivery } from './rows.js';
@@ -13,9 +14,30 @@ const capChunk = 2000;
 // An event is for the subscriptions that exist when it happens: with none there is nobody to
 // tell, and nothing is recorded. Asked inside the write's transaction, so it is exact even
 // across processes sharing the file.
-export function writeOutbox(s: SqliteState, events: OutboxRecord[]): void {
+// `doc` and `json`: the document this write just serialised, when there is one.
+export function writeOutbox(s: SqliteState, events: OutboxRecord[], doc?: ShoppingCart, json?: string): void {
   if (events.length === 0 || s.stmt.anySubscription.get() === undefined) return;
-  for (const e of events) s.stmt.insertOutbox.run({ ...e, body: JSON.stringify(e.body) });
+  for (const e of events) s.stmt.insertOutbox.run({ ...e, body: eventText(e, doc, json) });
+}
+
+/**
+ * An event's text. Its cart, when it is the document this write just serialised (`json`), is
+ * spliced in as that text rather than serialised a second time: the envelope (buildEvent) ends
+ * with `event: { shoppingCart }`, and a member replaced in a spread keeps its place.
+ */
+function eventText(e: OutboxRecord, doc: ShoppingCart | undefined, json: string | undefined): string {
+  const inner = e.body.event as Record<string, unknown> | undefined;
+  if (
+    doc === undefined ||
+    json === undefined ||
+    inner?.shoppingCart !== doc ||
+    Object.keys(inner).length !== 1
+  )
+    return JSON.stringify(e.body);
+  const head = JSON.stringify({ ...e.body, event: 0 });
+  const tail = '"event":0}';
+  if (!head.endsWith(tail)) return JSON.stringify(e.body);
+  return `${head.slice(0, -tail.length)}"event":{"shoppingCart":${json}}}`;
 }
 
 function route(

@@ -40,6 +40,33 @@ export interface SqliteOptions {
    * (SQLITE_LOCK_TIMEOUT_MS); past it the write fails with STORE_UNAVAILABLE.
    */
   lockTimeoutMs?: number;
+  /**
+   * Checkpoint the WAL (copy it into the database file and sync that) from this connection every
+   * this many ms, PASSIVE: never waiting for writers, nor blocking them. The dispatcher's
+   * connection does, off the API's thread, whose commits then only rarely pass the point where
+   * SQLite checkpoints inside a commit (autoCheckpointPages).
+   */
+  checkpointEveryMs?: number;
+}
+
+/**
+ * The WAL size (pages) past which a commit checkpoints, inside the commit: four times SQLite's
+ * default, so that normally the dispatcher's timed checkpoints (checkpointEveryMs) do this work.
+ */
+const autoCheckpointPages = 4000;
+
+/** PASSIVE checkpoints every `everyMs` (see SqliteOptions.checkpointEveryMs); clear it at close. */
+function checkpointTimer(db: Database.Database, everyMs: number | undefined): NodeJS.Timeout | undefined {
+  if (everyMs === undefined) return undefined;
+  const timer = setInterval(() => {
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // Busy or failing now: the next one, or a commit past autoCheckpointPages, does it.
+    }
+  }, everyMs);
+  timer.unref();
+  return timer;
 }
 
 /** Opens the file with its settings, SQL functions and current layout. */
@@ -47,6 +74,7 @@ function openDatabase(options: SqliteOptions, lockTimeoutMs: number): Database.D
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
   const db = new Database(options.path, { timeout: lockTimeoutMs });
   db.pragma('journal_mode = WAL');
+  db.pragma(`wal_autocheckpoint = ${autoCheckpointPages}`);
   db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   // Outside the write queue (opening, the schema, the migration, a read meeting a recovery),
   // SQLite's own busy handler waits for other processes sharing the file, blocking, up to the
@@ -69,6 +97,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
   const lockTimeoutMs = options.lockTimeoutMs ?? defaults.store.sqliteLockTimeoutMs;
   const db = openDatabase(options, lockTimeoutMs);
   const s: SqliteState = { db, stmt: prepareStatements(db), queue: new WriteQueue(db, lockTimeoutMs) };
+  const checkpoints = checkpointTimer(db, options.checkpointEveryMs);
   return {
     name: 'sqlite',
     ...(options.path === ':memory:' ? {} : { location: { store: 'sqlite', path: options.path } as const }),
@@ -81,6 +110,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
         s.stmt.ping.get();
       }),
     close: () => {
+      clearInterval(checkpoints);
       // Writes still waiting for the lock get a last try, blocking, up to the lock timeout.
       s.queue.close();
       if (db.open) db.close();

@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Store, StoreLocation } from '../store/store.js';
-import type { DeadReason, Dispatcher, DispatcherOptions } from './dispatcher.js';
+import type { DeadReason, Dispatcher, DispatcherOptions } from './dispatcher-types.js';
 
 /** What the worker needs to start: plain data (functions cannot cross threads). */
 export interface WorkerSetup {

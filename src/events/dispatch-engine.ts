@@ -84,7 +84,7 @@ export function resolveSettings(options: DispatcherOptions): Settings {
     // Each round and each batch of outcomes is a store write, and on SQLite every write takes the
     // lock the API's writes need: a few ms of batching keeps those collisions rare.
     batchMs: options.batchMs ?? 20,
-    settleMs: options.settleMs ?? 20,
+    settleMs: options.settleMs ?? 10,
     perLane: options.maxInFlightPerSubscriber ?? 32,
     maxInFlight: options.maxInFlight ?? 256,
     windowSize: options.windowSize ?? 512,

@@ -116,13 +116,29 @@ function applyOutcomes(engine: Engine, batch: Outcome[], committed: boolean): vo
   for (const lane of touched) if (engine.lanes.get(lane.sub.id) === lane) pump(engine, lane);
 }
 
+/**
+ * The wait before outcomes are recorded, so that those of the next few ms share the write: until
+ * the next round starts when one is planned soon (its routing and these outcomes then make one
+ * commit on SQLite: each commit by this connection costs the API's connection a reload of its page
+ * cache), otherwise settleMs.
+ */
+async function gathering(engine: Engine): Promise<void> {
+  const { settleMs, batchMs } = engine.settings;
+  const round = engine.nextRound();
+  let timer: NodeJS.Timeout | undefined;
+  const pause = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, round ? batchMs + settleMs : settleMs);
+  });
+  await (round ? Promise.race([round, pause]) : pause);
+  clearTimeout(timer);
+}
+
 /** Commits the outcomes gathered so far in one store write, then lets their carts move on. */
 function flush(engine: Engine): void {
   if (engine.flushing) return;
   begin(engine);
   engine.flushing = (async () => {
-    // Outcomes of the next few ms share the write.
-    await new Promise<void>((resolve) => setTimeout(resolve, engine.settings.settleMs));
+    await gathering(engine);
     while (engine.outcomes.length > 0) {
       const batch = engine.outcomes;
       engine.outcomes = [];

@@ -76,6 +76,11 @@ export interface Engine {
   soon: () => void;
   /** A round at `due` (epoch ms of the dispatcher's clock) at the latest (rounds.ts). */
   wakeAt: (due: number) => void;
+  /**
+   * When a round is planned within batchMs: resolves as it starts (rounds.ts). Outcomes waiting
+   * for it are recorded in the same turn as its routing, which on SQLite makes both one commit.
+   */
+  nextRound: () => Promise<void> | undefined;
 }
 
 export function resolveSettings(options: DispatcherOptions): Settings {
@@ -120,6 +125,7 @@ export function createEngine(options: DispatcherOptions): Engine {
     flushing: undefined,
     soon: () => undefined,
     wakeAt: () => undefined,
+    nextRound: () => undefined,
   };
 }
 

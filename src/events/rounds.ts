@@ -28,8 +28,16 @@ export function createRounds(engine: Engine, route: Router): Rounds {
   let again = false;
   let retryTimer: NodeJS.Timeout | undefined;
   let retryDue = Number.POSITIVE_INFINITY;
+  /** Whoever waits for the next round to start (engine.nextRound). */
+  let starting: (() => void)[] = [];
+  const started = (): void => {
+    const waiting = starting;
+    starting = [];
+    for (const resolve of waiting) resolve();
+  };
 
   const doRound = async (): Promise<number> => {
+    started();
     const subs = await refreshLanes(engine);
     const routed = await route(subs);
     for (const lane of engine.lanes.values()) {
@@ -103,6 +111,12 @@ export function createRounds(engine: Engine, route: Router): Rounds {
 
   engine.soon = soon;
   engine.wakeAt = wakeAt;
+  engine.nextRound = () =>
+    timer && timerDue <= Date.now() + batchMs
+      ? new Promise<void>((resolve) => {
+          starting.push(resolve);
+        })
+      : undefined;
   return {
     run,
     current: () => round,
@@ -113,6 +127,7 @@ export function createRounds(engine: Engine, route: Router): Rounds {
       if (timer) clearTimeout(timer);
       if (retryTimer) clearTimeout(retryTimer);
       timer = undefined;
+      started(); // no round is coming: outcomes waiting for one are recorded now
     },
   };
 }

@@ -5,7 +5,8 @@
 import type { ShoppingCart } from '../api-types.js';
 import { ownsCart } from '../cart/access-policy.js';
 import { RegexBudgetExceeded, withRegexBudget } from '../query/safe-regex.js';
-import type { OutboxEvent, RouteTarget, StoredSubscription } from '../store/store.js';
+import type { RouteTarget, StoredSubscription } from '../store/store.js';
+import type { OutboxEvent } from './types.js';
 import type { Engine } from './dispatch-engine.js';
 import { joinRouted } from './lanes.js';
 import {

@@ -1,7 +1,9 @@
 /**
  * npm run ctk: starts the server on a free port over a fresh temporary database, runs the official
  * TMF663 v4.0.0 CTK (read from CTK_DIR, never copied here) and then the project's own collection
- * (ctk/extra.postman_collection.json: PATCH formats, ETags, DELETE, errors) with newman, writes
+ * (ctk/extra.postman_collection.json: PATCH formats, ETags, DELETE, errors) and the v5 one
+ * (ctk/v5.postman_collection.json: every v5 operation and carts crossing between v4 and v5, over
+ * the same server and store) with newman, writes
  * HTML and JSON reports to ctk/reports/, prints "N passed, N failed" and exits non-zero on any
  * failed assertion. STORE=mongodb with MONGODB_URI runs it against MongoDB instead.
  */
@@ -18,12 +20,19 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ctkDir = resolve(root, process.env.CTK_DIR ?? '../shared/tmf663/ctk');
 const reports = join(root, 'ctk', 'reports');
 
-function runCollection(name: string, collection: string, baseUrl: string): Promise<NewmanRunSummary> {
+function runCollection(
+  name: string,
+  collection: string,
+  baseUrls: { v4: string; v5: string },
+): Promise<NewmanRunSummary> {
   return new Promise((resolvePromise, reject) => {
     newman.run(
       {
         collection: JSON.parse(readFileSync(collection, 'utf8')) as string,
-        envVar: [{ key: 'Shopping_Cart', value: baseUrl }],
+        envVar: [
+          { key: 'Shopping_Cart', value: baseUrls.v4 },
+          { key: 'Shopping_Cart_v5', value: baseUrls.v5 },
+        ],
         reporters: ['cli', 'json', 'htmlextra'],
         reporter: {
           json: { export: join(reports, `${name}.json`) },
@@ -54,16 +63,18 @@ async function main(): Promise<void> {
   const store = await openStore(config);
   const server = await startServer(config, store);
   // The kit needs the trailing slash, and its old pinned newman fails on localhost: 127.0.0.1.
-  const baseUrl = `http://127.0.0.1:${server.port}/tmf-api/shoppingCart/v4/`;
+  const origin = `http://127.0.0.1:${server.port}`;
+  const baseUrls = { v4: `${origin}/tmf-api/shoppingCart/v4/`, v5: `${origin}/tmf-api/shoppingCart/v5/` };
   let passed = 0;
   let failed = 0;
   try {
     const collections: [string, string][] = [
       ['official', join(ctkDir, 'CTK-Shopping_Cart-4.0.0.postman_collection.json')],
       ['extra', join(root, 'ctk', 'extra.postman_collection.json')],
+      ['v5', join(root, 'ctk', 'v5.postman_collection.json')],
     ];
     for (const [name, file] of collections) {
-      const summary = await runCollection(name, file, baseUrl);
+      const summary = await runCollection(name, file, baseUrls);
       const total = summary.run.stats.assertions.total ?? 0;
       const failedAssertions = summary.run.stats.assertions.failed ?? 0;
       const requestFailures = summary.run.failures.filter((f) => f.error.name !== 'AssertionError').length;

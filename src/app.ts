@@ -10,7 +10,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { noResourceAt } from './errors.js';
 import { validateResponsesSetting } from './http/cart-routes.js';
 import { chain } from './http/chain.js';
-import { errorHandler, jsonType, sendError } from './http/errors.js';
+import { answerJsonAs, errorHandler, jsonType, jsonTypeOf, sendError } from './http/errors.js';
 import {
   afterDeadline,
   corsPolicy,
@@ -64,12 +64,20 @@ export function createApp(deps: AppDeps): express.Express {
   // Set on this app's response prototype, so the response validator (in tests) wraps it.
   app.response.json = function json(this: Response, body: unknown) {
     const text = JSON.stringify(body);
-    this.setHeader('Content-Type', jsonType);
+    this.setHeader('Content-Type', jsonTypeOf(this));
     this.setHeader('Content-Length', Buffer.byteLength(text));
     this.end(text);
     return this;
   };
 
+  // Every answer under a version's base path carries its JSON media type, the refusals in front
+  // of its router (414, 429, 408) included.
+  for (const api of servedApis.filter((a) => a.jsonType !== jsonType)) {
+    app.use(api.spec.basePath, (_req: Request, res: Response, next: NextFunction) => {
+      answerJsonAs(res, api.jsonType);
+      next();
+    });
+  }
   app.use(
     chain(
       requestId(),

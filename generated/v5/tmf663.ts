@@ -4483,13 +4483,26 @@ export interface operations {
     createHub: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique key per create: a retry with the same key and body gets the first answer again instead of a second resource */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: components["requestBodies"]["Hub_FVO"];
         responses: {
-            201: components["responses"]["Hub"];
+            /** @description Notified */
+            201: {
+                headers: {
+                    /** @description true when this is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hub"];
+                };
+            };
             default: components["responses"]["Error"];
         };
     };
@@ -4678,7 +4691,10 @@ export interface operations {
                 /** @description Comma-separated properties to be provided in response */
                 fields?: components["parameters"]["Fields"];
             };
-            header?: never;
+            header?: {
+                /** @description A unique key per create: a retry with the same key and body gets the first answer again instead of a second resource */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4689,6 +4705,8 @@ export interface operations {
                 headers: {
                     /** @description Strong entity tag of the returned cart version */
                     ETag?: string;
+                    /** @description true when this is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4728,6 +4746,15 @@ export interface operations {
             };
             /** @description Unsupported Media Type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unprocessable Entity: the Idempotency-Key was used with another request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

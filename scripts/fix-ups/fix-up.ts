@@ -24,6 +24,34 @@ export function operations(doc: Json): { path: string; method: string; op: Json 
   return out;
 }
 
+/**
+ * The Idempotency-Key grammar of src/http/idempotency.ts: 1 to 255 printable ASCII characters,
+ * bare or as a quoted string with \\ and \" escapes.
+ */
+export const idempotencyKeyPattern = (): string => {
+  const bare = '[\\x21\\x23-\\x7e][\\x20-\\x7e]{0,254}';
+  const quoted = '"(?:[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]|\\\\["\\\\]){1,255}"';
+  return `^(?:${bare}|${quoted})$`;
+};
+
+/** The Idempotency-Key request header of the creating operations (a fresh object per document). */
+export const idempotencyKeyParameter = (): Json => ({
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'A unique key per create: a retry with the same key and body gets the first answer again instead of a second resource',
+  schema: { type: 'string', minLength: 1, maxLength: 257 },
+});
+
+/** The answer header that marks a replayed answer. */
+export const idempotentReplayedHeader = (): Json => ({
+  'Idempotent-Replayed': {
+    description: 'true when this is the stored answer of an earlier request with the same Idempotency-Key',
+    schema: { type: 'string' },
+  },
+});
+
 /** TMF630's sort query parameter, which neither v4 nor v5 declares (a fresh object per document). */
 export const sortParameter = (): Json => ({
   name: 'sort',

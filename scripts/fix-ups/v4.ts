@@ -3,7 +3,14 @@
  * of the Swagger 2.0 file. They mend the defects listed in ../shared/guide/api-rules.md and
  * declare what the server does beyond the spec (docs/contributing.md, "After a spec bump").
  */
-import { sortParameter, type FixUp, type Json } from './fix-up.js';
+import {
+  idempotencyKeyParameter,
+  idempotencyKeyPattern,
+  idempotentReplayedHeader,
+  sortParameter,
+  type FixUp,
+  type Json,
+} from './fix-up.js';
 
 const errorRef = { $ref: '#/components/schemas/Error' };
 const errorResponse = (description: string): Json => ({
@@ -135,28 +142,14 @@ export const fixUps: FixUp[] = [
     // different body (409 is declared already: the first request is still in flight).
     name: 'idempotency-key',
     apply: (doc) => {
-      const header = {
-        name: 'Idempotency-Key',
-        in: 'header',
-        required: false,
-        description:
-          'A unique key per create: a retry with the same key and body gets the first answer again instead of a second resource',
-        schema: { type: 'string', minLength: 1, maxLength: 257 },
-      };
+      const header = idempotencyKeyParameter();
       for (const path of ['/shoppingCart', '/hub']) {
         const post = doc.paths[path].post;
         post.parameters = [...(post.parameters ?? []), header];
         post.responses['422'] = errorResponse(
           'Unprocessable Entity: the Idempotency-Key was used with another request',
         );
-        post.responses['201'].headers = {
-          ...post.responses['201'].headers,
-          'Idempotent-Replayed': {
-            description:
-              'true when this is the stored answer of an earlier request with the same Idempotency-Key',
-            schema: { type: 'string' },
-          },
-        };
+        post.responses['201'].headers = { ...post.responses['201'].headers, ...idempotentReplayedHeader() };
       }
     },
   },
@@ -332,14 +325,12 @@ export const fixUps: FixUp[] = [
     // fuzzer: the declared string allowed other characters, which the server refuses.
     name: 'idempotency-key-grammar',
     apply: (doc) => {
-      const bare = '[\\x21\\x23-\\x7e][\\x20-\\x7e]{0,254}';
-      const quoted = '"(?:[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]|\\\\["\\\\]){1,255}"';
       const paths = doc.paths as Record<string, Record<string, Json>>;
       for (const item of Object.values(paths)) {
         for (const op of Object.values(item)) {
           for (const p of (op.parameters ?? []) as Json[]) {
             if (p.in === 'header' && p.name === 'Idempotency-Key') {
-              p.schema = { ...p.schema, pattern: `^(?:${bare}|${quoted})$` };
+              p.schema = { ...p.schema, pattern: idempotencyKeyPattern() };
             }
           }
         }

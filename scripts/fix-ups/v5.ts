@@ -6,7 +6,15 @@
  * report of v4 -> v5. Fixed in v5 itself, so not repeated here: the ItemTotalPrice casing, the
  * savedForLater description, the missing PATCH media types. docs/contract/README.md lists them.
  */
-import { operations, sortParameter, type FixUp, type Json } from './fix-up.js';
+import {
+  idempotencyKeyParameter,
+  idempotencyKeyPattern,
+  idempotentReplayedHeader,
+  operations,
+  sortParameter,
+  type FixUp,
+  type Json,
+} from './fix-up.js';
 
 const errorResponse = (description: string): Json => ({
   description,
@@ -184,6 +192,35 @@ export const fixUps: FixUp[] = [
           default: error,
         },
       };
+    },
+  },
+  {
+    // Safe retries of the creating operations on v5 as on v4 (src/http/idempotency.ts): the
+    // Idempotency-Key request header in its grammar, the replay marker, and 422 for a key reused
+    // with another request (409 is declared already: the first request is still in flight).
+    name: 'idempotency-key',
+    apply: (doc) => {
+      const base = idempotencyKeyParameter();
+      const header = { ...base, schema: { ...base.schema, pattern: idempotencyKeyPattern() } };
+      for (const path of ['/shoppingCart', '/hub']) {
+        const post = doc.paths[path].post;
+        post.parameters = [...(post.parameters ?? []), header];
+        if (!post.responses.default) {
+          post.responses['422'] = errorResponse(
+            'Unprocessable Entity: the Idempotency-Key was used with another request',
+          );
+        }
+        // The answer inline (not the shared $ref), with the replay marker beside its headers.
+        const ref: unknown = post.responses['201'].$ref;
+        const created: Json =
+          typeof ref === 'string'
+            ? doc.components.responses[ref.replace('#/components/responses/', '')]
+            : post.responses['201'];
+        post.responses['201'] = {
+          ...created,
+          headers: { ...(created.headers ?? {}), ...idempotentReplayedHeader() },
+        };
+      }
     },
   },
 ];

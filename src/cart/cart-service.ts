@@ -58,6 +58,17 @@ export interface CartService {
     ifMatch: number | undefined,
     ctx: RequestContext,
   ): Promise<StoredCart>;
+  /**
+   * A patch whose step is the caller's: `apply` makes the patched cart from the current one (a
+   * v5 patch applies to the v5 view and maps back); the rest is patch's (retries, If-Match,
+   * access, validation, pricing, events).
+   */
+  patchWith(
+    id: string,
+    apply: (current: StoredCart) => ShoppingCart,
+    ifMatch: number | undefined,
+    ctx: RequestContext,
+  ): Promise<StoredCart>;
   remove(id: string, ifMatch: number | undefined, ctx: RequestContext): Promise<void>;
 }
 
@@ -176,6 +187,26 @@ export function createCartService(deps: CartServiceDeps): CartService {
     }
   };
 
+  const patchWith: CartService['patchWith'] = (id, apply, ifMatch, ctx) =>
+    serial(id, () =>
+      withVersion(id, ifMatch, ctx.access, (current): CartWrite => {
+        const patched = apply(current);
+        ctx.access?.assertMayStore(patched);
+        assertCartDepth(patched, deps.maxDepth);
+        assertValidCart(patched);
+        const cart = priceCart(patched, { rounding: deps.roundingMode });
+        const changed = changedAttributes(current.doc, cart);
+        if (changed.length === 0) return { kind: 'none' };
+        const nowIso = deps.now().toISOString();
+        return {
+          kind: 'replace',
+          doc: cart,
+          meta: { now: nowIso, expiresAt: ms(cart.validFor?.endDateTime) },
+          events: events('ShoppingCartAttributeValueChangeEvent', cart, ctx, nowIso, changed.join(',')),
+        };
+      }),
+    );
+
   return {
     async create(request, hrefOf, ctx) {
       const input = ctx.access ? ctx.access.forCreate(request) : request;
@@ -220,25 +251,10 @@ export function createCartService(deps: CartServiceDeps): CartService {
         deps.now().getTime(),
       ),
 
+    patchWith,
+
     patch: (id, mediaType, body, ifMatch, ctx) =>
-      serial(id, () =>
-        withVersion(id, ifMatch, ctx.access, (current): CartWrite => {
-          const patched = applyCartPatch(current.doc, mediaType, body);
-          ctx.access?.assertMayStore(patched);
-          assertCartDepth(patched, deps.maxDepth);
-          assertValidCart(patched);
-          const cart = priceCart(patched, { rounding: deps.roundingMode });
-          const changed = changedAttributes(current.doc, cart);
-          if (changed.length === 0) return { kind: 'none' };
-          const nowIso = deps.now().toISOString();
-          return {
-            kind: 'replace',
-            doc: cart,
-            meta: { now: nowIso, expiresAt: ms(cart.validFor?.endDateTime) },
-            events: events('ShoppingCartAttributeValueChangeEvent', cart, ctx, nowIso, changed.join(',')),
-          };
-        }),
-      ),
+      patchWith(id, (current) => applyCartPatch(current.doc, mediaType, body), ifMatch, ctx),
 
     remove: async (id, ifMatch, ctx) => {
       await serial(id, () =>

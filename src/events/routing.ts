@@ -21,10 +21,12 @@ export function createRouter(engine: Engine): Router {
   const parsed = new Map<string, SubscriptionQuery>();
   const queryOf = (sub: StoredSubscription): SubscriptionQuery => {
     const q = sub.query ?? '';
-    let p = parsed.get(q);
+    const version = sub.apiVersion ?? 'v4';
+    const key = version === 'v4' ? q : `${version} ${q}`;
+    let p = parsed.get(key);
     if (!p) {
-      p = parseSubscriptionQuery(q);
-      parsed.set(q, p);
+      p = parseSubscriptionQuery(q, version);
+      parsed.set(key, p);
     }
     return p;
   };

@@ -9,18 +9,30 @@ import type { Filter } from '../query/ast.js';
 import { matchesFilter, projectFields } from '../query/evaluate.js';
 import { parseFilterPairs } from '../query/parse.js';
 import { maxQueryLength } from '../query/terms.js';
+import type { ApiVersionName } from '../store/store.js';
+import { projectV5 } from '../versions/v5/cart-view.js';
+import { toV5Event } from '../versions/v5/events.js';
+import { toCanonicalListQuery } from '../versions/v5/paths.js';
 import { eventTypes, type EventType } from './build-event.js';
 
 const payloadPrefix = 'event.shoppingCart.';
 
 export interface SubscriptionQuery {
   eventTypes: Set<EventType> | undefined;
+  /** On the stored (v4-shaped) cart, whichever version the query was written for. */
   filter: Filter;
+  /** Paths of the subscription's version, projected on the cart as that version shows it. */
   fields: string[][] | undefined;
+  /** The version whose shape the events take (v5: toV5Event). */
+  apiVersion: ApiVersionName;
 }
 
-/** Parses a subscription query; throws a 400 naming the part it cannot understand. */
-export function parseSubscriptionQuery(query: string): SubscriptionQuery {
+/**
+ * Parses a subscription query; throws a 400 naming the part it cannot understand. A v5 query
+ * names v5 paths (event.shoppingCart.relatedParty.partyOrPartyRole.id), translated for the
+ * filter as a v5 list query's are.
+ */
+export function parseSubscriptionQuery(query: string, apiVersion: ApiVersionName = 'v4'): SubscriptionQuery {
   // As long as a list query may be (a hub body could otherwise carry a megabyte of it).
   if (query.length > maxQueryLength) {
     throw invalidSubscriptionQuery(`the query is longer than ${maxQueryLength} characters`);
@@ -62,12 +74,22 @@ export function parseSubscriptionQuery(query: string): SubscriptionQuery {
       throw invalidSubscriptionQuery(`"${key}" is not eventType, fields or ${payloadPrefix}<path>`);
     }
   }
-  return { eventTypes: types, filter: parseFilterPairs(pairs), fields };
+  const filter = parseFilterPairs(pairs);
+  return {
+    eventTypes: types,
+    filter:
+      apiVersion === 'v4'
+        ? filter
+        : toCanonicalListQuery({ filter, fields: undefined, sort: [], offset: 0, limit: 0 }).filter,
+    fields,
+    apiVersion,
+  };
 }
 
 /**
  * Whether an event is for this subscription (undefined when not), and what to send it: `{}` for
- * the event as recorded, `{ body }` when `fields` narrows it. The body is read (`body()`) only
+ * the event as recorded, `{ body }` when `fields` narrows it or the subscription is on v5 (the
+ * event in v5's shape: toV5Event). The body is read (`body()`) only
  * when a payload filter or `fields` needs it, so a store can hand over recorded text unparsed.
  */
 export function shapeForSubscription(
@@ -76,11 +98,18 @@ export function shapeForSubscription(
   body: () => Record<string, unknown>,
 ): { body?: Record<string, unknown> } | undefined {
   if (query.eventTypes && !query.eventTypes.has(eventType as EventType)) return undefined;
-  if (query.filter.conditions.length === 0 && query.fields === undefined) return {};
+  const v4 = query.apiVersion === 'v4';
+  if (v4 && query.filter.conditions.length === 0 && query.fields === undefined) return {};
   const whole = body();
   const cart = (whole.event as { shoppingCart?: ShoppingCart } | undefined)?.shoppingCart;
   if (query.filter.conditions.length > 0 && (cart === undefined || !matchesFilter(query.filter, cart)))
     return undefined;
-  if (query.fields === undefined || cart === undefined) return {};
-  return { body: { ...whole, event: { shoppingCart: projectFields(cart, query.fields) } } };
+  if (v4) {
+    if (query.fields === undefined || cart === undefined) return {};
+    return { body: { ...whole, event: { shoppingCart: projectFields(cart, query.fields) } } };
+  }
+  const event = toV5Event(whole);
+  const view = (event.event as { shoppingCart?: object } | undefined)?.shoppingCart;
+  if (query.fields === undefined || view === undefined) return { body: event };
+  return { body: { ...event, event: { shoppingCart: projectV5(view, query.fields) } } };
 }

@@ -17,6 +17,7 @@ import type { Request, Response } from 'express';
 import type { CartService } from '../cart/cart-service.js';
 import type { SubscriptionService } from '../hub/subscription-service.js';
 import type { ApiSpec } from '../spec/document.js';
+import type { ApiVersionName } from '../store/store.js';
 
 /** The media types of a request body or response, as one union (undefined where there is none). */
 type Content<T> = T extends { content: infer C } ? C[keyof C] : undefined;
@@ -59,8 +60,12 @@ export interface HandlerContext {
 }
 
 export interface ApiVersion<Ops> {
+  /** Which version: the subscriptions made on it record it, and its Idempotency-Keys name it. */
+  name: ApiVersionName;
   spec: ApiSpec;
   /** The entry point's name. */
   title: string;
+  /** The media type of its JSON answers, errors included. */
+  jsonType: string;
   handlers(context: HandlerContext): Handlers<Ops>;
 }

@@ -5,7 +5,7 @@
  */
 import type { Request, Response } from 'express';
 import { accessPolicyFor } from '../cart/access-policy.js';
-import type { RequestContext } from '../cart/cart-service.js';
+import type { CartService, RequestContext } from '../cart/cart-service.js';
 import { patchMediaType } from '../cart/patch.js';
 import { preconditionFailed } from '../errors.js';
 import { projectFields } from '../query/evaluate.js';
@@ -23,7 +23,7 @@ type CartOperations =
   | 'patchShoppingCart'
   | 'deleteShoppingCart';
 
-const rawQuery = (req: Request): string => {
+export const rawQuery = (req: Request): string => {
   const q = req.originalUrl.indexOf('?');
   return q < 0 ? '' : req.originalUrl.slice(q + 1);
 };
@@ -45,7 +45,10 @@ export function parseEntityTags(header: string | undefined): number[] | '*' | un
 }
 
 /** If-Match as the one version the write is conditional on (or undefined for none / `*`). */
-function ifMatchVersion(req: Request, current: () => Promise<StoredCart>): Promise<number | undefined> {
+export function ifMatchVersion(
+  req: Request,
+  current: () => Promise<StoredCart>,
+): Promise<number | undefined> {
   const tags = parseEntityTags(req.get('If-Match'));
   if (tags === undefined || tags === '*') return Promise.resolve(undefined);
   if (tags.length === 0) {
@@ -57,10 +60,31 @@ function ifMatchVersion(req: Request, current: () => Promise<StoredCart>): Promi
 }
 
 /** Who asks: the correlation id for events, and the carts the caller may see and change. */
-const context = (req: Request): Required<RequestContext> => ({
+export const context = (req: Request): Required<RequestContext> => ({
   correlationId: req.get('X-Correlation-ID'),
   access: accessPolicyFor(principalOf(req)?.owner),
 });
+
+/** Answers 304 when If-None-Match names the cart's current version (or is `*`); true when it did. */
+export function notModified(req: Request, res: Response, cart: StoredCart): boolean {
+  const tags = parseEntityTags(req.get('If-None-Match'));
+  if (tags !== '*' && tags?.includes(cart.version) !== true) return false;
+  res.status(304).set('ETag', etagOf(cart)).end();
+  return true;
+}
+
+/** DELETE /shoppingCart/{id}, alike on every version: 204, or 412 when If-Match names another version. */
+export async function deleteCart(
+  service: CartService,
+  req: Request<{ id: string }>,
+  res: Response,
+): Promise<void> {
+  const id = req.params.id;
+  const ctx = context(req);
+  const ifMatch = await ifMatchVersion(req, () => service.get(id, ctx.access));
+  await service.remove(id, ifMatch, ctx);
+  res.status(204).end();
+}
 
 /** The app setting that turns response validation on (tests); app.ts sets it. */
 export const validateResponsesSetting = 'tmf663 validate responses';
@@ -112,11 +136,7 @@ export function cartHandlers(options: HandlerContext): Pick<Handlers<operations>
 
   const retrieveShoppingCart: Handler<operations, 'retrieveShoppingCart'> = async (req, res) => {
     const cart = await service.get(req.params.id, context(req).access);
-    const tags = parseEntityTags(req.get('If-None-Match'));
-    if (tags === '*' || tags?.includes(cart.version)) {
-      res.status(304).set('ETag', etagOf(cart)).end();
-      return;
-    }
+    if (notModified(req, res, cart)) return;
     const { fields } = parseListQuery(rawQuery(req), { maxPageSize: options.maxPageSize });
     if (fields === undefined) {
       sendCart(req, res, 200, cart);
@@ -134,13 +154,8 @@ export function cartHandlers(options: HandlerContext): Pick<Handlers<operations>
     sendCart(req, res, 200, cart);
   };
 
-  const deleteShoppingCart: Handler<operations, 'deleteShoppingCart'> = async (req, res) => {
-    const id = req.params.id;
-    const ctx = context(req);
-    const ifMatch = await ifMatchVersion(req, () => service.get(id, ctx.access));
-    await service.remove(id, ifMatch, ctx);
-    res.status(204).end();
-  };
+  const deleteShoppingCart: Handler<operations, 'deleteShoppingCart'> = (req, res) =>
+    deleteCart(service, req, res);
 
   return {
     createShoppingCart,

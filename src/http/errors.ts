@@ -52,6 +52,20 @@ const foreignReasons: ReadonlySet<ErrorCode> = new Set([
 
 export const jsonType = 'application/json;charset=utf-8';
 
+/** The app.locals / res.locals member naming the JSON media type of an API version's answers. */
+const jsonTypeLocal = 'jsonType';
+
+/** Makes every JSON answer from here on (errors included) carry `type` (v5: application/json). */
+export const answerJsonAs = (res: Response, type: string): void => {
+  res.locals[jsonTypeLocal] = type;
+};
+
+/** The JSON media type of this answer: its API version's, v4's by default. */
+export const jsonTypeOf = (res: Response): string => {
+  const type: unknown = res.locals[jsonTypeLocal];
+  return typeof type === 'string' ? type : jsonType;
+};
+
 /** The TMF Error body of an AppError. */
 export function errorBody(error: AppError): TmfError {
   return {

@@ -48,6 +48,11 @@ export interface IdempotencyOptions {
   retentionMs: number;
   /** The request timeout; a claim's lease is twice as long. */
   requestTimeoutMs: number;
+  /**
+   * Names the API version in the fingerprint (v4: none, as always): a key used on one version
+   * and replayed on another is a different operation, never the other version's answer.
+   */
+  apiVersion?: string;
 }
 
 /** The headers a remembered answer keeps. */
@@ -214,7 +219,10 @@ export function idempotency(options: IdempotencyOptions): RequestHandler {
     const operation = `${req.method} ${match.route.path}`;
     const key = parseIdempotencyKey(header);
     const scope = scopeOf(req);
-    const fingerprint = fingerprintOf(operation, req.body);
+    const fingerprint = fingerprintOf(
+      options.apiVersion === undefined ? operation : `${options.apiVersion} ${operation}`,
+      req.body,
+    );
     const local = JSON.stringify([scope, key]);
 
     const conclude = (outcome: Outcome): boolean => {

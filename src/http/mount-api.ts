@@ -16,7 +16,7 @@ import type { Store } from '../store/store.js';
 import type { ApiVersion, Handlers, OperationId } from './api-version.js';
 import { requireAuth, type AuthOptions } from './auth.js';
 import { docsRoutes } from './docs.js';
-import { jsonType, methodNotAllowed } from './errors.js';
+import { answerJsonAs, jsonType, methodNotAllowed } from './errors.js';
 import { jsonDepthLimit } from './hardening.js';
 import { idempotency } from './idempotency.js';
 import { findOperation, recordMatch } from './matched-operation.js';
@@ -158,6 +158,10 @@ const hasHandler = <Ops>(handlers: Handlers<Ops>, id: string): id is OperationId
 export function mountApi<Ops>(version: ApiVersion<Ops>, deps: ApiDeps): Router {
   const { spec } = version;
   const api = express.Router();
+  api.use((_req: Request, res: Response, next: NextFunction) => {
+    answerJsonAs(res, version.jsonType);
+    next();
+  });
   const collections = spec.routes.filter((r) => /^\/[^/{}]+$/.test(r.path)).map((r) => r.path);
 
   api.get('/', (req: Request, res: Response) => {
@@ -188,9 +192,9 @@ export function mountApi<Ops>(version: ApiVersion<Ops>, deps: ApiDeps): Router {
       validateResponses: deps.validateResponses ? { removeAdditional: false } : false,
       validateSecurity: false,
       ignorePaths: /\/(openapi\.json)?$/,
-      // Formats the spec uses that ajv does not know (our own pricing checks the numbers), and
+      // Formats the specs use that ajv does not know (our own pricing checks the numbers), and
       // date-time as the server reads it everywhere (src/query/dates.ts), not ajv's own.
-      formats: { float: true, int32: true, int64: true, 'date-time': dateTimeFormat },
+      formats: { float: true, int32: true, int64: true, base64: true, 'date-time': dateTimeFormat },
     }),
   );
   // After validation: a request the spec refuses never takes a key.
@@ -201,6 +205,7 @@ export function mountApi<Ops>(version: ApiVersion<Ops>, deps: ApiDeps): Router {
       newToken: deps.newId,
       retentionMs: deps.idempotencyTtlMs,
       requestTimeoutMs: deps.requestTimeoutMs,
+      ...(version.name === 'v4' ? {} : { apiVersion: version.name }),
     }),
   );
 

@@ -11,18 +11,22 @@ import { docsPath } from './docs.js';
 import { mountApi, servedPaths, type ApiDeps } from './mount-api.js';
 import { opsPaths } from './ops-routes.js';
 import { v4Api } from './v4.js';
+import { v5Api } from './v5.js';
 
 export interface ServedApi {
   spec: ApiSpec;
+  /** The media type of its JSON answers. */
+  jsonType: string;
   router(deps: ApiDeps): Router;
 }
 
 const serve = <Ops>(version: ApiVersion<Ops>): ServedApi => ({
   spec: version.spec,
+  jsonType: version.jsonType,
   router: (deps) => mountApi(version, deps),
 });
 
-export const servedApis: readonly ServedApi[] = [serve(v4Api)];
+export const servedApis: readonly ServedApi[] = [serve(v4Api), serve(v5Api)];
 
 /** Route templates for the metrics, never raw ids: the label set stays small whatever clients send. */
 const templates: RouteTemplates[] = [

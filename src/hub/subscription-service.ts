@@ -10,14 +10,19 @@
 import type { EventSubscription, EventSubscriptionInput } from '../api-types.js';
 import { duplicateSubscription, subscriptionNotFound } from '../errors.js';
 import { parseSubscriptionQuery } from '../events/subscription-query.js';
-import type { Store, StoredSubscription } from '../store/store.js';
+import type { ApiVersionName, Store, StoredSubscription } from '../store/store.js';
 import { assertCallback } from './callback.js';
 
 /** Who asks: the party the caller is limited to, or undefined for a caller who sees everything. */
 export type SubscriptionOwner = string | undefined;
 
 export interface SubscriptionService {
-  create(input: EventSubscriptionInput, owner: SubscriptionOwner): Promise<EventSubscription>;
+  /** `apiVersion`: the version it is made on, whose paths its query names and whose shape its events take. */
+  create(
+    input: EventSubscriptionInput,
+    owner: SubscriptionOwner,
+    apiVersion?: ApiVersionName,
+  ): Promise<EventSubscription>;
   list(owner: SubscriptionOwner): Promise<EventSubscription[]>;
   /** Not found (404) when there is none, or it is another party's. */
   get(id: string, owner: SubscriptionOwner): Promise<EventSubscription>;
@@ -32,9 +37,9 @@ export interface SubscriptionServiceDeps {
   newId: () => string;
 }
 
-/** The representation: the owner is the server's business. */
+/** The representation: the owner and the version are the server's business. */
 const shown = (sub: StoredSubscription): EventSubscription => {
-  const { owner: _owner, ...rest } = sub;
+  const { owner: _owner, apiVersion: _version, ...rest } = sub;
   return rest;
 };
 
@@ -48,10 +53,11 @@ export function createSubscriptionService(deps: SubscriptionServiceDeps): Subscr
   };
 
   return {
-    async create(input, owner) {
+    async create(input, owner, apiVersion = 'v4') {
       assertCallback(input.callback);
       const query = input.query ?? '';
-      parseSubscriptionQuery(query); // a query we could never evaluate is refused now, not at delivery
+      // A query we could never evaluate is refused now, not at delivery.
+      parseSubscriptionQuery(query, apiVersion);
       // Unique per owner: another tenant's subscription with this callback is none of the caller's
       // business (neither a conflict nor a hint that it exists).
       if (await store.findSubscription(input.callback, query, owner)) throw duplicateSubscription();
@@ -60,6 +66,8 @@ export function createSubscriptionService(deps: SubscriptionServiceDeps): Subscr
         callback: input.callback,
         query,
         ...(owner === undefined ? {} : { owner }),
+        // Absent for v4, as on every subscription made before v5 was served.
+        ...(apiVersion === 'v4' ? {} : { apiVersion }),
       };
       await store.createSubscription(sub);
       return shown(sub);

@@ -26,7 +26,12 @@ export interface StoredCart {
  */
 export interface StoredSubscription extends EventSubscription {
   owner?: string;
+  /** The API version it was created on, whose shape its events take; absent: v4. */
+  apiVersion?: ApiVersionName;
 }
+
+/** The TMF663 versions served over the one store. */
+export type ApiVersionName = 'v4' | 'v5';
 
 /**
  * A notification as the store records it, in the same atomic write as the cart change
@@ -107,8 +112,16 @@ export type StoreLocation =
   | { store: 'sqlite'; path: string }
   | { store: 'mongodb'; uri: string; dbName: string; ttlIndex: boolean };
 
+/** When a cart was created and last written (ISO times), as the store keeps them beside the document. */
+export interface CartTimes {
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface ListResult {
   items: ShoppingCart[];
+  /** Each item's times, in the order of `items` (the v5 view shows them as creationDate and lastUpdate). */
+  times: CartTimes[];
   /** The same items as JSON texts, when the store has them at hand and nothing was projected. */
   json?: string[];
   /** Every match, ignoring offset and limit (X-Total-Count). */

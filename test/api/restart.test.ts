@@ -93,12 +93,14 @@ describe('a crash during sustained writes loses no event (child processes)', fun
     build = join(root, '.cache', `test-build-${process.pid}`);
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
     execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', build], { cwd: root });
-    // The same copy `npm run build` makes of the served document.
-    mkdirSync(join(build, 'generated/v4'), { recursive: true });
-    copyFileSync(
-      join(root, 'generated/v4/tmf663-openapi.json'),
-      join(build, 'generated/v4/tmf663-openapi.json'),
-    );
+    // The same copies `npm run build` makes of the served documents.
+    for (const version of ['v4', 'v5']) {
+      mkdirSync(join(build, 'generated', version), { recursive: true });
+      copyFileSync(
+        join(root, 'generated', version, 'tmf663-openapi.json'),
+        join(build, 'generated', version, 'tmf663-openapi.json'),
+      );
+    }
   });
   after(async () => {
     for (const life of lives) life.proc.kill('SIGKILL');

@@ -240,12 +240,17 @@ function plain(stored: StoredCart): Omit<StoredCart, 'json'> {
  * listCarts without the optional JSON texts, after checking that each text is its item (a store
  * may send them only for unprojected items).
  */
-async function list(store: Store, query: ListQuery, nowMs: number): Promise<ListResult> {
+async function list(
+  store: Store,
+  query: ListQuery,
+  nowMs: number,
+): Promise<Omit<ListResult, 'times' | 'json'>> {
   const result = await store.listCarts(query, nowMs);
   if (result.json !== undefined) {
     expect(query.fields, 'JSON texts only for unprojected items').to.equal(undefined);
     expect(result.json.map((text) => JSON.parse(text) as unknown)).to.deep.equal(json(result.items));
   }
+  expect(result.times, 'one createdAt/updatedAt per item').to.have.length(result.items.length);
   return { items: result.items, total: result.total };
 }
 
@@ -393,6 +398,32 @@ export function runStoreContract(
           createdAt: '2024-05-01T10:00:00.000Z',
           updatedAt: '2024-05-01T10:00:02.000Z',
         });
+      });
+
+      test('listCarts gives each item its createdAt and updatedAt, in the order of the items', async (s) => {
+        await s.createCart(cart('t-1'), meta('2024-05-01T10:00:00.000Z'), []);
+        await s.createCart(cart('t-2'), meta('2024-05-01T11:00:00.000Z'), []);
+        await s.replaceCart(
+          't-1',
+          1,
+          cart('t-1', { name: 'b' } as Partial<ShoppingCart>),
+          meta('2024-05-01T12:00:00.000Z'),
+          [],
+        );
+        const first = { createdAt: '2024-05-01T10:00:00.000Z', updatedAt: '2024-05-01T12:00:00.000Z' };
+        const second = { createdAt: '2024-05-01T11:00:00.000Z', updatedAt: '2024-05-01T11:00:00.000Z' };
+        const now = Date.parse('2024-05-02T00:00:00.000Z');
+        for (const [query, want] of [
+          ['sort=id', [first, second]],
+          ['sort=-id', [second, first]],
+          ['sort=id&fields=name', [first, second]],
+          ['sort=id&fields=id', [first, second]],
+          ['id.regex=^t-2$', [second]],
+          ['sort=-id&offset=1', [first]],
+        ] as const) {
+          const result = await s.listCarts(parseListQuery(query, { maxPageSize }), now);
+          expect(result.times, query).to.deep.equal(want);
+        }
       });
 
       test('replaceCart with a stale version throws a VersionConflict and changes nothing', async (s) => {
@@ -674,6 +705,22 @@ export function runStoreContract(
         expect(await s.listSubscriptions('bob')).to.deep.equal([b]);
         expect(await s.listSubscriptions('nobody')).to.deep.equal([]);
         expect(await s.listSubscriptions()).to.deep.equal([a, b, c]);
+      });
+
+      test('keeps the API version a subscription was made on (absent: v4)', async (s) => {
+        const v5 = {
+          id: 'ver-5',
+          callback: 'http://l/v5',
+          query: '',
+          apiVersion: 'v5' as const,
+          owner: 'ann',
+        };
+        const v4 = { id: 'ver-4', callback: 'http://l/v4', query: '' };
+        for (const sub of [v5, v4]) await s.createSubscription(sub);
+        expect(await s.getSubscription('ver-5')).to.deep.equal(v5);
+        expect(await s.findSubscription('http://l/v5', '', 'ann')).to.deep.equal(v5);
+        expect(await s.listSubscriptions()).to.deep.equal([v4, v5]);
+        expect(await s.getSubscription('ver-4')).not.to.have.property('apiVersion');
       });
 
       test('a duplicate subscription (same callback and query, or same id) throws CONFLICT', async (s) => {

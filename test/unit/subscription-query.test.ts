@@ -110,3 +110,63 @@ describe('events/subscription-query: which events go out, with what', () => {
     ).to.deep.equal({});
   });
 });
+
+describe('events/subscription-query: v5 subscriptions', () => {
+  const cart = {
+    id: 'c1',
+    href: 'http://h/tmf-api/shoppingCart/v4/shoppingCart/c1',
+    '@type': 'ShoppingCart',
+    relatedParty: [{ id: 'p1', role: 'customer', '@referredType': 'Individual' }],
+    cartItem: [{ id: '1', quantity: 2 }],
+  };
+  const event = {
+    eventId: 'e1',
+    eventTime: '2026-01-02T03:04:05.000Z',
+    eventType: change,
+    timeOcurred: '2026-01-02T03:04:05.000Z',
+    event: { shoppingCart: cart },
+  };
+  const shape = (query: string) =>
+    shapeForSubscription(parseSubscriptionQuery(query, 'v5'), change, () => event);
+
+  it('filters with v5 paths, translated to the stored ones', () => {
+    expect(
+      parseSubscriptionQuery('event.shoppingCart.relatedParty.partyOrPartyRole.id=p1', 'v5').filter,
+    ).to.deep.equal(parseSubscriptionQuery('event.shoppingCart.relatedParty.id=p1').filter);
+    expect(shape('event.shoppingCart.relatedParty.partyOrPartyRole.id=p2')).to.equal(undefined);
+    expect(shape(`eventType=${create}`)).to.equal(undefined);
+  });
+
+  it("sends every event in v5's shape: @type, timeOccurred, the cart's v5 view", () => {
+    const body = shape('event.shoppingCart.relatedParty.partyOrPartyRole.id=p1')?.body;
+    expect(body).to.include({ '@type': change, timeOccurred: event.timeOcurred });
+    expect(body).not.to.have.property('timeOcurred');
+    const view = (body?.event as { shoppingCart: Record<string, any> }).shoppingCart;
+    expect(view.href).to.equal('http://h/tmf-api/shoppingCart/v5/shoppingCart/c1');
+    expect(view.relatedParty[0].partyOrPartyRole).to.deep.equal({
+      '@type': 'PartyRef',
+      id: 'p1',
+      '@referredType': 'Individual',
+    });
+    expect(view.lastUpdate).to.equal(event.eventTime);
+  });
+
+  it('narrows with v5 fields, keeping the @type of what it keeps', () => {
+    const body = shape('fields=event.shoppingCart.relatedParty.partyOrPartyRole.id')?.body;
+    expect((body?.event as { shoppingCart: unknown }).shoppingCart).to.deep.equal({
+      '@type': 'ShoppingCart',
+      id: 'c1',
+      href: 'http://h/tmf-api/shoppingCart/v5/shoppingCart/c1',
+      relatedParty: [
+        { '@type': 'RelatedPartyOrPartyRole', partyOrPartyRole: { '@type': 'PartyRef', id: 'p1' } },
+      ],
+    });
+  });
+
+  it('refuses a v5 query on the metadata (not a stored attribute)', () => {
+    const error = appErrorOf(() =>
+      parseSubscriptionQuery('event.shoppingCart.lastUpdate.gt=2026-01-01T00:00:00Z', 'v5'),
+    );
+    expect(error.code).to.equal('BAD_REQUEST');
+  });
+});

@@ -10,7 +10,7 @@ import type { ShoppingCart } from '../../src/api-types.js';
 import { matchesFilter, projectFields } from '../../src/query/evaluate.js';
 import { parseListQuery } from '../../src/query/parse.js';
 import { applyV5Patch, createInputFromV5, fromV5Cart } from '../../src/versions/v5/cart-input.js';
-import { toV5Cart, type CartMeta } from '../../src/versions/v5/cart-view.js';
+import { hrefOnVersion, toV5Cart, type CartMeta } from '../../src/versions/v5/cart-view.js';
 import { toV5Event } from '../../src/versions/v5/events.js';
 import { toCanonicalListQuery, toCanonicalPath, toCanonicalPointer } from '../../src/versions/v5/paths.js';
 import { appErrorOf } from '../support/app-error.js';
@@ -470,6 +470,23 @@ describe('v4 <-> v5 mapping: attribute paths', () => {
     );
     expect(q.fields).to.deep.equal([['relatedParty'], ['contactMedium']]);
     expect(q.sort).to.deep.equal([{ path: ['relatedParty', 'name'], descending: true }]);
+  });
+
+  it('href: the view names the v5 resource, a v5 write and an href filter the stored v4 one', () => {
+    const v4href = 'http://h:1/tmf-api/shoppingCart/v4/shoppingCart/c1';
+    const v5href = 'http://h:1/tmf-api/shoppingCart/v5/shoppingCart/c1';
+    expect(hrefOnVersion(v4href, 'v4', 'v5')).to.equal(v5href);
+    expect(hrefOnVersion(v5href, 'v5', 'v4')).to.equal(v4href);
+    // Anything that is not the server's URL of a cart stays as it is.
+    for (const other of ['http://h/else/c1', 'http://h/tmf-api/shoppingCart/v4/shoppingCart/c1/x', 7]) {
+      expect(hrefOnVersion(other, 'v4', 'v5')).to.equal(other);
+    }
+    expect(toV5Cart({ id: 'c1', href: v4href }, meta).href).to.equal(v5href);
+    expect(fromV5Cart({ '@type': 'ShoppingCart', id: 'c1', href: v5href }).href).to.equal(v4href);
+    const q = toCanonicalListQuery(
+      parseListQuery(`href=${encodeURIComponent(v5href)}`, { maxPageSize: 100 }),
+    );
+    expect(q.filter.conditions[0]?.values).to.deep.equal([{ kind: 'string', value: v4href }]);
   });
 
   it('filtering or sorting on creationDate or lastUpdate is a 400 (not compiled by the stores yet)', () => {

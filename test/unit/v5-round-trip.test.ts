@@ -451,6 +451,8 @@ describe('v4 <-> v5 mapping: round trips (fast-check)', () => {
           if (path.at(-1) === '@type') continue;
           const canonical = toCanonicalPath(path);
           if (canonical.kind === 'metadata') continue;
+          // The view's href names the v5 resource; an href filter's value is translated instead.
+          if (path.join('.') === 'href') continue;
           const stored = valuesAt(cart, canonical.path);
           for (const value of valuesAt(view, path)) {
             expect(stored, `${path.join('.')} -> ${canonical.path.join('.')}`).to.deep.include(value);

@@ -7,7 +7,7 @@ import type { ShoppingCart } from '../../api-types.js';
 import type { Condition, ListQuery } from '../../query/ast.js';
 import { compareForSort, matchesFilter, projectFields } from '../../query/evaluate.js';
 import { regexScan } from '../../query/safe-regex.js';
-import type { ListResult } from '../store.js';
+import type { CartTimes, ListResult } from '../store.js';
 import { live, type CartDoc, type MongoState } from './documents.js';
 import { decodeDocument, type JsonObject } from './encoding.js';
 import { compileFilter, compileProjection, compileSort, topLevelProjection } from './filter.js';
@@ -18,6 +18,13 @@ import { compileFilter, compileProjection, compileSort, topLevelProjection } fro
  */
 export const listMaxTimeMs = 5_000;
 
+/** Each listed cart's times (v5's creationDate and lastUpdate), read beside its document. */
+const timesProjection = { '_m.createdAt': 1, '_m.updatedAt': 1 } as const;
+const timesOf = (row: { _m: CartTimes }): CartTimes => ({
+  createdAt: row._m.createdAt,
+  updatedAt: row._m.updatedAt,
+});
+
 export async function listCarts(s: MongoState, query: ListQuery, nowMs: number): Promise<ListResult> {
   const plan = compileFilter(query.filter);
   const where: Filter<CartDoc> =
@@ -25,7 +32,7 @@ export async function listCarts(s: MongoState, query: ListQuery, nowMs: number):
       ? live(nowMs)
       : { $and: [live(nowMs), plan.filter as Filter<CartDoc>] };
   const sort = compileSort(query.sort);
-  const projection = compileProjection(query.fields) ?? { doc: 1 };
+  const projection = { ...(compileProjection(query.fields) ?? { doc: 1 }), ...timesProjection };
   const present = (stored: JsonObject): ShoppingCart => {
     const doc = decodeDocument(stored);
     return (query.fields === undefined ? doc : projectFields(doc, query.fields)) as ShoppingCart;
@@ -34,11 +41,11 @@ export async function listCarts(s: MongoState, query: ListQuery, nowMs: number):
   if (plan.residual.length === 0 && sort !== undefined) {
     const total = await s.carts.countDocuments(where, { maxTimeMS: listMaxTimeMs });
     // limit 0 means "no limit" to MongoDB.
-    if (query.limit === 0 || query.offset >= total) return { items: [], total };
+    if (query.limit === 0 || query.offset >= total) return { items: [], times: [], total };
     const rows = await s.carts
       .find(where, { projection, sort, skip: query.offset, limit: query.limit, maxTimeMS: listMaxTimeMs })
       .toArray();
-    return { items: rows.map((r) => present(r.doc)), total };
+    return { items: rows.map((r) => present(r.doc)), times: rows.map(timesOf), total };
   }
 
   // What MongoDB cannot decide exactly is decided by the reference evaluator: read the members
@@ -63,13 +70,17 @@ export async function listCarts(s: MongoState, query: ListQuery, nowMs: number):
   const byOrder = compareForSort(query.sort);
   matches.sort((a, b) => byOrder(a.doc, b.doc));
   const pageIds = matches.slice(query.offset, query.offset + query.limit).map((m) => m.id);
-  if (pageIds.length === 0) return { items: [], total: matches.length };
+  if (pageIds.length === 0) return { items: [], times: [], total: matches.length };
   const rows = await s.carts.find({ _id: { $in: pageIds }, ...live(nowMs) }, { projection }).toArray();
   const byId = new Map(rows.map((r) => [r._id, r]));
   const items: ShoppingCart[] = [];
+  const times: CartTimes[] = [];
   for (const id of pageIds) {
     const row = byId.get(id);
-    if (row) items.push(present(row.doc));
+    if (row) {
+      items.push(present(row.doc));
+      times.push(timesOf(row));
+    }
   }
-  return { items, total: matches.length };
+  return { items, times, total: matches.length };
 }

@@ -7,7 +7,7 @@ import type { ShoppingCart } from '../../api-types.js';
 import type { ListQuery } from '../../query/ast.js';
 import { projectFields } from '../../query/evaluate.js';
 import { regexScan } from '../../query/safe-regex.js';
-import type { ListResult } from '../store.js';
+import type { CartTimes, ListResult } from '../store.js';
 import { guard } from './errors.js';
 import { compileOrderBy, compileWhere } from './sql.js';
 import { liveAt, type SqliteState } from './statements.js';
@@ -87,21 +87,32 @@ export class ListQueries {
             .n;
     const onlyKeys =
       query.fields?.every((f) => f.length === 1 && (f[0] === 'id' || f[0] === 'href')) ?? false;
-    const columns = onlyKeys ? `c.id AS id, json_extract(c.doc, '$.href') AS href` : 'json(c.doc) AS doc';
+    const columns = `${onlyKeys ? `c.id AS id, json_extract(c.doc, '$.href') AS href` : 'json(c.doc) AS doc'}, c.created_at AS createdAt, c.updated_at AS updatedAt`;
     const order = compileOrderBy(query.sort);
     const sql = `SELECT ${columns} FROM carts c WHERE ${cond} ORDER BY ${order.sql} LIMIT ? OFFSET ?`;
-    const rows = this.prepared(sql).all(...params, ...order.params, query.limit, query.offset);
+    const rows = this.prepared(sql).all(
+      ...params,
+      ...order.params,
+      query.limit,
+      query.offset,
+    ) as (CartTimes & {
+      id: string;
+      href: string | null;
+      doc: string;
+    })[];
+    const times = rows.map(({ createdAt, updatedAt }) => ({ createdAt, updatedAt }));
     if (onlyKeys) {
-      const items = (rows as { id: string; href: string | null }[]).map((r) =>
+      const items = rows.map((r) =>
         r.href === null ? ({ id: r.id } as ShoppingCart) : ({ id: r.id, href: r.href } as ShoppingCart),
       );
-      return { items, total };
+      return { items, times, total };
     }
-    const texts = (rows as { doc: string }[]).map((r) => r.doc);
+    const texts = rows.map((r) => r.doc);
     const { fields } = query;
     if (fields !== undefined) {
       return {
         items: texts.map((t) => projectFields(JSON.parse(t) as ShoppingCart, fields) as ShoppingCart),
+        times,
         total,
       };
     }
@@ -109,6 +120,7 @@ export class ListQueries {
     let parsed: ShoppingCart[] | undefined;
     return {
       json: texts,
+      times,
       total,
       get items(): ShoppingCart[] {
         parsed ??= texts.map((t) => JSON.parse(t) as ShoppingCart);

@@ -15,6 +15,7 @@ import {
   defined,
   flattenReference,
   eachOf,
+  hrefOnVersion,
   isRecord,
   mediumSubtype,
   mediumTypeOf,
@@ -115,6 +116,7 @@ export function fromV5Cart(v5: unknown): ShoppingCart {
   return {
     ...rest,
     ...defined({
+      href: hrefOnVersion(rest.href, 'v5', 'v4'),
       relatedParty: eachOf(rest.relatedParty, (p) => relatedPartyFromV5(p, `relatedParty.${r++}`)),
       contactMedium: eachOf(rest.contactMedium, contactMediumFromV5),
       cartItem: eachOf(rest.cartItem, (i) => cartItemFromV5(i, `cartItem.${c++}`)),

@@ -5,6 +5,7 @@
  * cart-input.ts; test/unit/v5-round-trip.test.ts checks that the two undo each other.
  */
 import type { ShoppingCart } from '../../api-types.js';
+import { projectFields } from '../../query/evaluate.js';
 import type { V5ShoppingCart } from './api-types.js';
 import { fillRequiredTypes } from './v5-document.js';
 
@@ -208,6 +209,19 @@ export function productToV5(p: unknown): unknown {
 }
 
 // ---------------------------------------------------------------------------------------------
+// href: the server's URL of the cart, stored as the v4 resource's; the v5 view names the v5 one.
+
+const resourceOf = (version: string): string => `/tmf-api/shoppingCart/${version}/shoppingCart/`;
+
+/** The same URL on another version's base path, when it is the server's URL of a cart. */
+export function hrefOnVersion(href: unknown, from: 'v4' | 'v5', to: 'v4' | 'v5'): unknown {
+  if (typeof href !== 'string') return href;
+  const at = href.lastIndexOf(resourceOf(from));
+  if (at < 0 || href.indexOf('/', at + resourceOf(from).length) >= 0) return href;
+  return `${href.slice(0, at)}${resourceOf(to)}${href.slice(at + resourceOf(from).length)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
 // cartItem and the cart.
 
 export function cartItemToV5(i: unknown): unknown {
@@ -226,13 +240,14 @@ export function cartItemToV5(i: unknown): unknown {
 
 /**
  * The v5 representation of a stored cart: creationDate and lastUpdate from the store's metadata,
- * every @type v5 requires present. `cart` may be a projection (only some attributes).
+ * href on the v5 base path, every @type v5 requires present. `cart` may be a projection (only some attributes).
  */
 export function toV5Cart(cart: ShoppingCart, meta: CartMeta): V5ShoppingCart {
   const { creationDate: _c, lastUpdate: _l, ...rest } = cart as Json;
   const out: Json = {
     ...rest,
     ...defined({
+      href: hrefOnVersion(rest.href, 'v4', 'v5'),
       relatedParty: eachOf(rest.relatedParty, relatedPartyToV5),
       contactMedium: eachOf(rest.contactMedium, contactMediumToV5),
       cartItem: eachOf(rest.cartItem, cartItemToV5),
@@ -242,3 +257,16 @@ export function toV5Cart(cart: ShoppingCart, meta: CartMeta): V5ShoppingCart {
   };
   return fillRequiredTypes('ShoppingCart', out) as V5ShoppingCart;
 }
+
+/** `fields` plus the `@type` of every object on their way: v5 requires it, and it says which subtype. */
+const withTypes = (fields: readonly (readonly string[])[]): string[][] => [
+  ['@type'],
+  ...fields.flatMap((f) => [...f.slice(0, -1).map((_, i) => [...f.slice(0, i + 1), '@type']), [...f]]),
+];
+
+/**
+ * A v5 view narrowed to `fields` (TMF630, v5 paths): id and href stay, and so does every `@type`
+ * v5 requires on what is kept (filled from the schema where the view had none).
+ */
+export const projectV5 = (view: object, fields: readonly (readonly string[])[]): V5ShoppingCart =>
+  fillRequiredTypes('ShoppingCart', projectFields(view, withTypes(fields))) as V5ShoppingCart;

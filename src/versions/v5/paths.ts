@@ -6,8 +6,15 @@
  * paths and pointers alike. v4 paths need no translation: the canonical form is v4's.
  */
 import { invalidQueryParameter } from '../../errors.js';
-import type { ListQuery } from '../../query/ast.js';
-import { agreementToV5, decimalAmount, orderItemToV5, partyMembers, productPriceToV5 } from './cart-view.js';
+import type { FilterValue, ListQuery } from '../../query/ast.js';
+import {
+  agreementToV5,
+  decimalAmount,
+  hrefOnVersion,
+  orderItemToV5,
+  partyMembers,
+  productPriceToV5,
+} from './cart-view.js';
 
 /** A canonical attribute path, or one of the store's metadata (v5's creationDate and lastUpdate). */
 export type CanonicalPath =
@@ -131,6 +138,10 @@ const documentPath = (path: Segments, what: string): string[] => {
   return canonical.path;
 };
 
+/** An href compared on v5 names the v5 resource; the store holds the v4 one (cart-view.ts). */
+const storedHref = (v: FilterValue): FilterValue =>
+  v.kind === 'string' ? { ...v, value: String(hrefOnVersion(v.value, 'v5', 'v4')) } : v;
+
 /**
  * A list query written with v5 paths, as the canonical query the store compiles. Filters and sort
  * keys are translated one for one. `fields` becomes the top-level canonical attributes the v5
@@ -154,7 +165,11 @@ export function toCanonicalListQuery(query: ListQuery): ListQuery {
   return {
     ...query,
     filter: {
-      conditions: query.filter.conditions.map((c) => ({ ...c, path: documentPath(c.path, 'filtering') })),
+      conditions: query.filter.conditions.map((c) => ({
+        ...c,
+        path: documentPath(c.path, 'filtering'),
+        values: c.path.join('.') === 'href' && c.op !== 'regex' ? c.values.map(storedHref) : c.values,
+      })),
     },
     sort: query.sort.map((s) => ({ ...s, path: documentPath(s.path, 'sorting') })),
     fields,

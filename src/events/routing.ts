@@ -12,6 +12,7 @@ import { joinRouted } from './lanes.js';
 import {
   parseSubscriptionQuery,
   shapeForSubscription,
+  shapeOfBody,
   type SubscriptionQuery,
 } from './subscription-query.js';
 
@@ -48,7 +49,8 @@ export function createRouter(engine: Engine): Router {
     } catch (e) {
       if (!(e instanceof RegexBudgetExceeded)) throw e;
       engine.report(e);
-      shaped = {};
+      // Unfiltered, but in the subscription's shape.
+      shaped = shapeOfBody(queryOf(sub), () => event.body);
     }
     return shaped && { subscriptionId: sub.id, ...shaped };
   };

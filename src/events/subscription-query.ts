@@ -87,10 +87,9 @@ export function parseSubscriptionQuery(query: string, apiVersion: ApiVersionName
 }
 
 /**
- * Whether an event is for this subscription (undefined when not), and what to send it: `{}` for
- * the event as recorded, `{ body }` when `fields` narrows it or the subscription is on v5 (the
- * event in v5's shape: toV5Event). The body is read (`body()`) only
- * when a payload filter or `fields` needs it, so a store can hand over recorded text unparsed.
+ * Whether an event is for this subscription (undefined when not), and what to send it
+ * (shapeOfBody). The body is read (`body()`) only when a payload filter, `fields` or the version
+ * needs it, so a store can hand over recorded text unparsed.
  */
 export function shapeForSubscription(
   query: SubscriptionQuery,
@@ -98,17 +97,32 @@ export function shapeForSubscription(
   body: () => Record<string, unknown>,
 ): { body?: Record<string, unknown> } | undefined {
   if (query.eventTypes && !query.eventTypes.has(eventType as EventType)) return undefined;
-  const v4 = query.apiVersion === 'v4';
-  if (v4 && query.filter.conditions.length === 0 && query.fields === undefined) return {};
-  const whole = body();
-  const cart = (whole.event as { shoppingCart?: ShoppingCart } | undefined)?.shoppingCart;
-  if (query.filter.conditions.length > 0 && (cart === undefined || !matchesFilter(query.filter, cart)))
-    return undefined;
-  if (v4) {
-    if (query.fields === undefined || cart === undefined) return {};
+  let read: Record<string, unknown> | undefined;
+  const once = (): Record<string, unknown> => (read ??= body());
+  if (query.filter.conditions.length > 0) {
+    const cart = (once().event as { shoppingCart?: ShoppingCart } | undefined)?.shoppingCart;
+    if (cart === undefined || !matchesFilter(query.filter, cart)) return undefined;
+  }
+  return shapeOfBody(query, once);
+}
+
+/**
+ * What a subscription is sent of an event that is for it (also when its filter could not be
+ * decided and it gets the event anyway): `{}` for the event as recorded, `{ body }` when `fields`
+ * narrows it or the subscription is on v5 (the event in v5's shape: toV5Event).
+ */
+export function shapeOfBody(
+  query: SubscriptionQuery,
+  body: () => Record<string, unknown>,
+): { body?: Record<string, unknown> } {
+  if (query.apiVersion === 'v4') {
+    if (query.fields === undefined) return {};
+    const whole = body();
+    const cart = (whole.event as { shoppingCart?: ShoppingCart } | undefined)?.shoppingCart;
+    if (cart === undefined) return {};
     return { body: { ...whole, event: { shoppingCart: projectFields(cart, query.fields) } } };
   }
-  const event = toV5Event(whole);
+  const event = toV5Event(body());
   const view = (event.event as { shoppingCart?: object } | undefined)?.shoppingCart;
   if (query.fields === undefined || view === undefined) return { body: event };
   return { body: { ...event, event: { shoppingCart: projectV5(view, query.fields) } } };

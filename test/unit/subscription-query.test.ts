@@ -1,7 +1,11 @@
 // src/events/subscription-query.ts: which hub `query` strings are understood and how, and which
 // events a parsed query lets through with which payload.
 import { expect } from 'chai';
-import { parseSubscriptionQuery, shapeForSubscription } from '../../src/events/subscription-query.js';
+import {
+  parseSubscriptionQuery,
+  shapeForSubscription,
+  shapeOfBody,
+} from '../../src/events/subscription-query.js';
 import { maxQueryLength } from '../../src/query/terms.js';
 import { appErrorOf } from '../support/app-error.js';
 
@@ -161,6 +165,12 @@ describe('events/subscription-query: v5 subscriptions', () => {
         { '@type': 'RelatedPartyOrPartyRole', partyOrPartyRole: { '@type': 'PartyRef', id: 'p1' } },
       ],
     });
+  });
+
+  it('an event sent unfiltered (its filter undecided) still takes the subscription’s shape', () => {
+    const v5 = shapeOfBody(parseSubscriptionQuery('event.shoppingCart.id=c1', 'v5'), () => event).body;
+    expect(v5).to.include({ '@type': change, timeOccurred: event.timeOcurred });
+    expect(shapeOfBody(parseSubscriptionQuery('event.shoppingCart.id=c1'), () => event)).to.deep.equal({});
   });
 
   it('refuses a v5 query on the metadata (not a stored attribute)', () => {

@@ -16,7 +16,7 @@ import type { Store } from '../store/store.js';
 import type { ApiVersion, Handlers, OperationId } from './api-version.js';
 import { requireAuth, type AuthOptions } from './auth.js';
 import { docsRoutes } from './docs.js';
-import { answerJsonAs, jsonType, methodNotAllowed } from './errors.js';
+import { jsonType, methodNotAllowed } from './errors.js';
 import { jsonDepthLimit } from './hardening.js';
 import { idempotency } from './idempotency.js';
 import { findOperation, recordMatch } from './matched-operation.js';
@@ -158,10 +158,6 @@ const hasHandler = <Ops>(handlers: Handlers<Ops>, id: string): id is OperationId
 export function mountApi<Ops>(version: ApiVersion<Ops>, deps: ApiDeps): Router {
   const { spec } = version;
   const api = express.Router();
-  api.use((_req: Request, res: Response, next: NextFunction) => {
-    answerJsonAs(res, version.jsonType);
-    next();
-  });
   const collections = spec.routes.filter((r) => /^\/[^/{}]+$/.test(r.path)).map((r) => r.path);
 
   api.get('/', (req: Request, res: Response) => {

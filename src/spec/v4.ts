@@ -1,6 +1,7 @@
 /**
- * TMF663 v4.0.0, the version served: its generated document, read once, with its route table,
- * and the generated types. The rest of src/ reaches generated/v4 only through this module.
+ * TMF663 v4.0.0, served beside v5 (src/spec/v5.ts): its generated document, read once, with its
+ * route table, and the generated types. The rest of src/ reaches generated/v4 only through this
+ * module.
  */
 import { loadApiSpec } from './document.js';
 

@@ -19,12 +19,25 @@ export type FilterValue =
   | { kind: 'regex'; value: string };
 
 /**
+ * The store's metadata of a record, kept beside the document and never in it: when the cart was
+ * created and last written (RFC 3339 date-times). A metadata path names one of them (v5's
+ * `creationDate` and `lastUpdate`, src/versions/v5/paths.ts); the TMF630 parser never makes one.
+ */
+export type MetadataName = 'createdAt' | 'updatedAt';
+
+/** A record's metadata, as the reference evaluator reads it beside the document. */
+export type RecordTimes = Readonly<Record<MetadataName, string>>;
+
+/**
  * One attribute condition: `path` is the dotted attribute path split on dots; the condition holds
  * when the attribute compares true with ANY of `values` (comma-separated values and repeated keys
  * are OR). On a path that crosses arrays, "any element" semantics apply (see evaluate.ts).
+ * A metadata condition has `metadata` set, an empty `path` and kind 'date': its one candidate is
+ * that time of the record.
  */
 export interface Condition {
   path: string[];
+  metadata?: MetadataName;
   op: FilterOp;
   kind: ValueKind;
   values: FilterValue[];
@@ -35,8 +48,10 @@ export interface Filter {
   conditions: Condition[];
 }
 
+/** A sort key: an attribute path, or (`metadata` set, `path` empty) a time of the record. */
 export interface SortKey {
   path: string[];
+  metadata?: MetadataName;
   descending: boolean;
 }
 

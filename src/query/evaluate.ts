@@ -23,6 +23,9 @@
  *   `true` or `false` (eq/ne only); regex is an unanchored JavaScript RegExp search on string
  *   candidates only; objects and arrays never match.
  *
+ * Metadata paths (ast.ts): the one candidate is the record's time (`times`), compared as a date;
+ * without `times` there is none. Sorting by one orders by that time's epoch ms.
+ *
  * Sorting (compareForSort): the sort value of a path is its FIRST candidate in document order
  * (absent when there is none); for a date-time attribute, the epoch ms of that candidate (absent
  * when it is not a date-time). Values order as SQLite orders them: absent first, then numbers
@@ -31,7 +34,7 @@
  *
  * Projection (projectFields): see its comment.
  */
-import type { Condition, Filter, FilterOp, FilterValue, SortKey } from './ast.js';
+import type { Condition, Filter, FilterOp, FilterValue, RecordTimes, SortKey } from './ast.js';
 import { parseDateTime } from './dates.js';
 import { parseNumberLiteral } from './parse.js';
 import { compileSafeRegex } from './safe-regex.js';
@@ -114,21 +117,27 @@ const matchesValue = (op: Exclude<FilterOp, 'ne'>, candidate: unknown, value: Fi
   }
 };
 
-const conditionHolds = (condition: Condition, doc: unknown): boolean => {
-  const candidates = valuesAt(doc, condition.path);
+/** The candidates of a condition: the document's at its path, or a time of the record. */
+const candidatesOf = (condition: Condition, doc: unknown, times: RecordTimes | undefined): unknown[] => {
+  if (condition.metadata === undefined) return valuesAt(doc, condition.path);
+  return times === undefined ? [] : [times[condition.metadata]];
+};
+
+const conditionHolds = (condition: Condition, doc: unknown, times: RecordTimes | undefined): boolean => {
+  const candidates = candidatesOf(condition, doc, times);
   const op = condition.op === 'ne' ? 'eq' : condition.op;
   const any = candidates.some((c) => condition.values.some((v) => matchesValue(op, c, v)));
   return condition.op === 'ne' ? !any : any;
 };
 
-/** Whether `doc` satisfies every condition of `filter`. */
-export function matchesFilter(filter: Filter, doc: unknown): boolean {
-  return filter.conditions.every((condition) => conditionHolds(condition, doc));
+/** Whether `doc` (with its record's `times`, for metadata paths) satisfies every condition of `filter`. */
+export function matchesFilter(filter: Filter, doc: unknown, times?: RecordTimes): boolean {
+  return filter.conditions.every((condition) => conditionHolds(condition, doc, times));
 }
 
 type SortValue = number | string | undefined;
 
-/** The value a sort key orders by (see the module comment). */
+/** The value a document attribute orders by (see the module comment). */
 export function sortValueOf(doc: unknown, path: readonly string[]): SortValue {
   const first = valuesAt(doc, path)[0];
   if (describePath(path).kind === 'date') {
@@ -152,15 +161,36 @@ const idOf = (doc: unknown): SortValue => {
   return typeof id === 'string' ? id : undefined;
 };
 
-/** A comparator for Array.prototype.sort: the sort keys in order, then id ascending. */
-export function compareForSort(sort: readonly SortKey[]): (a: unknown, b: unknown) => number {
+/** A document with its record's times (metadata paths read them). */
+export interface EvaluatedRecord {
+  doc: unknown;
+  times?: RecordTimes | undefined;
+}
+
+/** The value a sort key orders by in a record: an attribute's, or a time's epoch ms. */
+const keyValueOf = (key: SortKey, record: EvaluatedRecord): SortValue => {
+  if (key.metadata === undefined) return sortValueOf(record.doc, key.path);
+  const time = record.times?.[key.metadata];
+  return time === undefined ? undefined : parseDateTime(time);
+};
+
+/** A comparator of records: the sort keys in order, then id ascending. */
+export function compareRecordsForSort(
+  sort: readonly SortKey[],
+): (a: EvaluatedRecord, b: EvaluatedRecord) => number {
   return (a, b) => {
     for (const key of sort) {
-      const order = compareSortValues(sortValueOf(a, key.path), sortValueOf(b, key.path));
+      const order = compareSortValues(keyValueOf(key, a), keyValueOf(key, b));
       if (order !== 0) return key.descending ? -order : order;
     }
-    return compareSortValues(idOf(a), idOf(b));
+    return compareSortValues(idOf(a.doc), idOf(b.doc));
   };
+}
+
+/** A comparator of documents for Array.prototype.sort (no metadata: see compareRecordsForSort). */
+export function compareForSort(sort: readonly SortKey[]): (a: unknown, b: unknown) => number {
+  const byRecord = compareRecordsForSort(sort);
+  return (a, b) => byRecord({ doc: a }, { doc: b });
 }
 
 interface FieldTree {

@@ -76,7 +76,13 @@ export function parseNumberLiteral(text: string): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-const toValue = (op: FilterOp, kind: Condition['kind'], text: string, parameter: string): FilterValue => {
+/** One value's text as the `kind` of its attribute reads it (a 400 naming `parameter` when it cannot). */
+export function parseFilterValue(
+  op: FilterOp,
+  kind: Condition['kind'],
+  text: string,
+  parameter: string,
+): FilterValue {
   if (op === 'regex') {
     if (kind !== 'string') throw invalid(parameter, `regex applies only to string attributes, not ${kind}`);
     const problem = regexProblem(text);
@@ -107,7 +113,7 @@ const toValue = (op: FilterOp, kind: Condition['kind'], text: string, parameter:
       return { kind: 'date', value: text, epochMs };
     }
   }
-};
+}
 
 /**
  * Builds the filter from terms (reserved keys already removed). `from` is the schema path the
@@ -144,7 +150,7 @@ export function buildFilter(terms: readonly QueryTerm[], from: readonly string[]
     if ((existing?.values.length ?? 0) + texts.length > max) {
       throw invalid(`${path.join('.')}.${op}`, `has more than ${max} values; at most ${max} for ${op}`);
     }
-    const values = texts.map((text) => toValue(op, kind, text, term.key));
+    const values = texts.map((text) => parseFilterValue(op, kind, text, term.key));
     if (existing) existing.values.push(...values);
     else byPathAndOp.set(mapKey, { path, op, kind, values });
     if (byPathAndOp.size > maxFilterConditions) {

@@ -4,7 +4,7 @@
  * counter for optimistic concurrency, queries compiled from the TMF630 AST).
  */
 import type { ShoppingCart, EventSubscription } from '../api-types.js';
-import type { ListQuery } from '../query/ast.js';
+import type { ListQuery, RecordTimes } from '../query/ast.js';
 
 /** A cart as stored: the TMF document plus metadata that never appears in the representation. */
 export interface StoredCart {
@@ -112,11 +112,11 @@ export type StoreLocation =
   | { store: 'sqlite'; path: string }
   | { store: 'mongodb'; uri: string; dbName: string; ttlIndex: boolean };
 
-/** When a cart was created and last written (ISO times), as the store keeps them beside the document. */
-export interface CartTimes {
-  createdAt: string;
-  updatedAt: string;
-}
+/**
+ * When a cart was created and last written (WriteMeta.now of those writes), as the store keeps
+ * them beside the document; queries name them by metadata paths (src/query/ast.ts).
+ */
+export type CartTimes = RecordTimes;
 
 export interface ListResult {
   items: ShoppingCart[];
@@ -129,7 +129,10 @@ export interface ListResult {
 }
 
 export interface WriteMeta {
-  /** ISO time of the write, injected by the caller. */
+  /**
+   * Time of the write, injected by the caller, as Date.toISOString() spells it (the one spelling
+   * in which metadata filters and sorting may compare it as text: src/store/mongo/filter.ts).
+   */
   now: string;
   /** Epoch ms after which the cart is gone (validFor.endDateTime), if any. */
   expiresAt: number | undefined;

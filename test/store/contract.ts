@@ -11,9 +11,9 @@ import { expect } from 'chai';
 import type { CartItem, ShoppingCart } from '../../src/api-types.js';
 import { AppError, VersionConflict } from '../../src/errors.js';
 import { buildEvent, type EventType } from '../../src/events/build-event.js';
-import type { ListQuery } from '../../src/query/ast.js';
+import type { ListQuery, RecordTimes } from '../../src/query/ast.js';
 import { parseDateTime } from '../../src/query/dates.js';
-import { compareForSort, matchesFilter, projectFields } from '../../src/query/evaluate.js';
+import { compareRecordsForSort, matchesFilter, projectFields } from '../../src/query/evaluate.js';
 import { parseListQuery } from '../../src/query/parse.js';
 import type {
   Delivery,
@@ -24,7 +24,8 @@ import type {
   StoredCart,
   WriteMeta,
 } from '../../src/store/store.js';
-import { filterCases, filterDocs, sortCases } from './filter-cases.js';
+import { toCanonicalListQuery } from '../../src/versions/v5/paths.js';
+import { filterCases, filterDocs, filterTimes, metadataCases, sortCases } from './filter-cases.js';
 
 const maxPageSize = 1000;
 
@@ -256,9 +257,17 @@ async function list(
 
 const ids = (items: readonly ShoppingCart[]): (string | undefined)[] => items.map((c) => c.id);
 
-/** What the evaluator answers for a query over `docs`: the page and the total. */
-function expected(docs: readonly ShoppingCart[], query: ListQuery): { items: ShoppingCart[]; total: number } {
-  const matches = docs.filter((d) => matchesFilter(query.filter, d)).sort(compareForSort(query.sort));
+/** What the evaluator answers for a query over `docs` (with their times): the page and the total. */
+function expected(
+  docs: readonly ShoppingCart[],
+  query: ListQuery,
+  times: Readonly<Record<string, RecordTimes>> = {},
+): { items: ShoppingCart[]; total: number } {
+  const matches = docs
+    .map((doc) => ({ doc, times: times[doc.id ?? ''] }))
+    .filter((r) => matchesFilter(query.filter, r.doc, r.times))
+    .sort(compareRecordsForSort(query.sort))
+    .map((r) => r.doc);
   const page = matches.slice(query.offset, query.offset + query.limit);
   return {
     items: page.map((d) =>
@@ -575,14 +584,17 @@ export function runStoreContract(
       before(async function () {
         this.timeout(60_000);
         shared = await open();
-        // As the cart service writes them: expiresAt is the instant of validFor.endDateTime.
+        // As the cart service writes them: expiresAt is the instant of validFor.endDateTime; the
+        // times are filterTimes' (a replace at updatedAt when it differs from createdAt).
         for (const doc of filterDocs) {
           const end = doc.validFor?.endDateTime;
-          await shared.createCart(
-            doc,
-            meta(queryTime, end === undefined ? undefined : parseDateTime(end)),
-            [],
-          );
+          const expiresAt = end === undefined ? undefined : parseDateTime(end);
+          const times = filterTimes[doc.id ?? ''];
+          if (times === undefined) throw new Error(`no filterTimes for ${String(doc.id)}`);
+          await shared.createCart(doc, meta(times.createdAt, expiresAt), []);
+          if (times.updatedAt !== times.createdAt) {
+            await shared.replaceCart(doc.id ?? '', 1, doc, meta(times.updatedAt, expiresAt), []);
+          }
         }
       });
       after(async () => {
@@ -615,6 +627,16 @@ export function runStoreContract(
         onShared(`sort: ${c.name} (${c.query})`, async (s) => {
           const query = parseListQuery(c.query, { maxPageSize });
           const want = expected(docs, query);
+          const got = await list(s, query, nowMs);
+          expect(ids(got.items), c.query).to.deep.equal(ids(want.items));
+          expect(got.total, c.query).to.equal(want.total);
+        });
+      }
+
+      for (const c of metadataCases) {
+        onShared(`metadata: ${c.name} (${c.query})`, async (s) => {
+          const query = toCanonicalListQuery(parseListQuery(c.query, { maxPageSize }));
+          const want = expected(docs, query, filterTimes);
           const got = await list(s, query, nowMs);
           expect(ids(got.items), c.query).to.deep.equal(ids(want.items));
           expect(got.total, c.query).to.equal(want.total);

@@ -10,6 +10,7 @@
  * is `Any`), unicode beyond the BMP, and carts missing most attributes.
  */
 import type { CartItem, RelatedParty, ShoppingCart } from '../../src/api-types.js';
+import type { RecordTimes } from '../../src/query/ast.js';
 
 const base = 'http://h/tmf-api/shoppingCart/v4/shoppingCart/';
 
@@ -470,4 +471,59 @@ export const sortCases: { name: string; query: string }[] = [
   { name: 'by nested cartItem quantity', query: 'sort=-cartItem.cartItem.quantity,validFor.startDateTime' },
   { name: 'id descending, offset past end', query: 'sort=-id&offset=30' },
   { name: 'default order, paged', query: 'offset=4&limit=4' },
+];
+
+/**
+ * The store's times of each filterDocs cart (v5's creationDate and lastUpdate), spelt as the cart
+ * service writes them (Date.toISOString()): the stores create each cart at `createdAt` and, when
+ * `updatedAt` differs, replace it then. Carts are created in pairs at one instant (ties), and
+ * updated 0 to 4 hours later.
+ */
+export const filterTimes: Record<string, RecordTimes> = Object.fromEntries(
+  filterDocs.map((doc, i) => {
+    const created = Date.UTC(2024, 0, 1) + Math.floor(i / 2) * 3_600_000;
+    const updated = created + ((i * 3) % 5) * 3_600_000;
+    const times = { createdAt: new Date(created).toISOString(), updatedAt: new Date(updated).toISOString() };
+    return [doc.id ?? '', times];
+  }),
+);
+
+/**
+ * Filters and sorts on the metadata paths, written as v5 queries: a metadata path is named only
+ * through v5's creationDate and lastUpdate (src/versions/v5/paths.ts toCanonicalListQuery). Values
+ * are spelt every way RFC 3339 and TMF630 literals allow; each compares as its instant.
+ */
+export const metadataCases: { name: string; query: string }[] = [
+  { name: 'creationDate eq without millis', query: 'creationDate=2024-01-01T02:00:00Z' },
+  { name: 'creationDate eq with an offset', query: 'creationDate=2024-01-01T04:00:00%2B01:00' },
+  {
+    name: 'creationDate eq, two values',
+    query: 'creationDate=2024-01-01T00:00:00.000Z,2024-01-01T05:00:00z',
+  },
+  { name: 'creationDate gt', query: 'creationDate.gt=2024-01-01T03:00:00.000Z' },
+  { name: 'creationDate gte, fraction digits', query: 'creationDate.gte=2024-01-01T02:59:59.9999999Z' },
+  { name: 'creationDate lt, no seconds', query: 'creationDate.lt=2024-01-01T02:00' },
+  { name: 'creationDate lte, symbol', query: 'creationDate<=2024-01-01T01:00:00-00:00' },
+  { name: 'creationDate ne', query: 'creationDate.ne=2024-01-01T01:00:00Z' },
+  { name: 'creationDate between', query: 'creationDate.gt=2024-01-01&creationDate.lt=2024-01-01T04:00:00Z' },
+  { name: 'lastUpdate eq', query: 'lastUpdate=2024-01-01T04:00:00Z' },
+  { name: 'lastUpdate gt', query: 'lastUpdate.gt=2024-01-01T05:00:00Z' },
+  { name: 'lastUpdate gte, symbol', query: 'lastUpdate>=2024-01-01T05:00:00%2B00:00' },
+  { name: 'lastUpdate lt, plain date', query: 'lastUpdate.lt=2024-01-02' },
+  { name: 'lastUpdate lte', query: 'lastUpdate.lte=2024-01-01T03:00:00.000Z' },
+  { name: 'lastUpdate ne', query: 'lastUpdate.ne=2024-01-01T04:00:00Z' },
+  {
+    name: 'lastUpdate with a document filter',
+    query: 'relatedParty.partyOrPartyRole.id=p1&lastUpdate.gt=2024-01-01T02:00:00Z',
+  },
+  { name: 'creationDate with a residual regex', query: 'channel.regex=^.shop&creationDate.gte=2024-01-01' },
+  { name: 'sort by creationDate', query: 'sort=creationDate' },
+  { name: 'sort by creationDate descending', query: 'sort=-creationDate' },
+  { name: 'sort by lastUpdate, paged', query: 'sort=lastUpdate&offset=2&limit=5' },
+  { name: 'sort by lastUpdate descending then creationDate', query: 'sort=-lastUpdate,creationDate' },
+  { name: 'sort through an array, then creationDate', query: 'sort=cartItem.quantity,-creationDate' },
+  {
+    name: 'filtered and sorted by metadata',
+    query: 'creationDate.lte=2024-01-01T04:00:00Z&sort=-lastUpdate',
+  },
 ];

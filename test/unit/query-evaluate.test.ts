@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import type { Filter, SortKey } from '../../src/query/ast.js';
+import type { Condition, Filter, SortKey } from '../../src/query/ast.js';
 import {
   compareCodePoints,
   compareForSort,
+  compareRecordsForSort,
   matchesFilter,
   projectFields,
   sortValueOf,
@@ -244,5 +245,62 @@ describe('query/evaluate: projectFields', () => {
     const projected = projectFields(cart, [['cartItem']]);
     expect(projected.cartItem).to.equal(cart.cartItem);
     expect(projected).to.not.have.property('relatedParty');
+  });
+});
+
+describe("query/evaluate: metadata paths (the record's times)", () => {
+  const records = [
+    {
+      doc: { id: 'a' },
+      times: { createdAt: '2024-01-01T10:00:00.000Z', updatedAt: '2024-01-03T00:00:00.000Z' },
+    },
+    // The same instants spelt otherwise still compare as instants.
+    {
+      doc: { id: 'b' },
+      times: { createdAt: '2024-01-01T11:00:00+01:00', updatedAt: '2024-01-02T00:00:00Z' },
+    },
+    {
+      doc: { id: 'c' },
+      times: { createdAt: '2024-01-02T00:00:00.000Z', updatedAt: '2024-01-02T00:00:00.000Z' },
+    },
+  ];
+  const at = (iso: string) => ({ kind: 'date' as const, value: iso, epochMs: Date.parse(iso) });
+  const kept = (condition: Omit<Condition, 'path' | 'kind'>): string[] =>
+    records
+      .filter((r) =>
+        matchesFilter({ conditions: [{ ...condition, path: [], kind: 'date' }] }, r.doc, r.times),
+      )
+      .map((r) => r.doc.id);
+
+  it('compares the time named by the path with every operator', () => {
+    const created = (op: Condition['op'], iso: string) =>
+      kept({ metadata: 'createdAt', op, values: [at(iso)] });
+    expect(created('eq', '2024-01-01T10:00:00Z')).to.deep.equal(['a', 'b']);
+    expect(created('ne', '2024-01-01T10:00:00Z')).to.deep.equal(['c']);
+    expect(created('gt', '2024-01-01T10:00:00Z')).to.deep.equal(['c']);
+    expect(created('gte', '2024-01-01T10:00:00Z')).to.deep.equal(['a', 'b', 'c']);
+    expect(created('lt', '2024-01-02T00:00:00Z')).to.deep.equal(['a', 'b']);
+    expect(created('lte', '2024-01-01T09:59:59.999Z')).to.deep.equal([]);
+    expect(kept({ metadata: 'updatedAt', op: 'lte', values: [at('2024-01-02T00:00:00Z')] })).to.deep.equal([
+      'b',
+      'c',
+    ]);
+  });
+
+  it("without the record's times there is no candidate: ne holds, the others fail", () => {
+    const condition = (op: Condition['op']): Filter => ({
+      conditions: [
+        { path: [], metadata: 'createdAt', op, kind: 'date', values: [at('2024-01-01T00:00:00Z')] },
+      ],
+    });
+    expect(matchesFilter(condition('gt'), { id: 'x' })).to.equal(false);
+    expect(matchesFilter(condition('ne'), { id: 'x' })).to.equal(true);
+  });
+
+  it('sorts by the time, id breaking ties; descending reverses', () => {
+    const order = (sort: SortKey[]) => [...records].sort(compareRecordsForSort(sort)).map((r) => r.doc.id);
+    expect(order([{ path: [], metadata: 'updatedAt', descending: false }])).to.deep.equal(['b', 'c', 'a']);
+    expect(order([{ path: [], metadata: 'updatedAt', descending: true }])).to.deep.equal(['a', 'b', 'c']);
+    expect(order([{ path: [], metadata: 'createdAt', descending: true }])).to.deep.equal(['c', 'a', 'b']);
   });
 });

@@ -489,10 +489,40 @@ describe('v4 <-> v5 mapping: attribute paths', () => {
     expect(q.filter.conditions[0]?.values).to.deep.equal([{ kind: 'string', value: v4href }]);
   });
 
-  it('filtering or sorting on creationDate or lastUpdate is a 400 (not compiled by the stores yet)', () => {
-    for (const raw of ['creationDate.gt=2026-01-01', 'sort=lastUpdate']) {
+  it('creationDate and lastUpdate filter and sort as metadata paths, their values read as date-times', () => {
+    const q = toCanonicalListQuery(
+      parseListQuery('creationDate.gt=2026-01-01&lastUpdate=2026-01-02T03:00:00%2B01:00&sort=-lastUpdate', {
+        maxPageSize: 100,
+      }),
+    );
+    expect(q.filter.conditions).to.deep.equal([
+      {
+        path: [],
+        metadata: 'createdAt',
+        op: 'gt',
+        kind: 'date',
+        values: [{ kind: 'date', value: '2026-01-01', epochMs: Date.parse('2026-01-01T00:00:00Z') }],
+      },
+      {
+        path: [],
+        metadata: 'updatedAt',
+        op: 'eq',
+        kind: 'date',
+        values: [
+          { kind: 'date', value: '2026-01-02T03:00:00+01:00', epochMs: Date.parse('2026-01-02T02:00:00Z') },
+        ],
+      },
+    ]);
+    expect(q.sort).to.deep.equal([{ path: [], metadata: 'updatedAt', descending: true }]);
+    // Not a date-time, a regex, or a member of a date-time: 400s that name the parameter.
+    for (const raw of [
+      'creationDate.gt=soon',
+      'lastUpdate.regex=^2026',
+      'creationDate.year=2026',
+      'sort=lastUpdate.x',
+    ]) {
       const e = appErrorOf(() => toCanonicalListQuery(parseListQuery(raw, { maxPageSize: 100 })));
-      expect(e.code).to.equal('BAD_REQUEST');
+      expect(e.code, raw).to.equal('BAD_REQUEST');
     }
   });
 });

@@ -28,6 +28,10 @@
  *   no `\B` (which holds inside a pair) is in the pattern; and a leading or trailing `.*` is
  *   dropped, since it never changes whether a search finds a match.
  *
+ * Metadata paths (ast.ts) are `_m.createdAt` and `_m.updatedAt`, which the store writes as
+ * Date.toISOString() text (WriteMeta.now): in that one spelling, string order is time order, so
+ * a value compares as its instant (read by src/query/dates.ts) spelt the same way.
+ *
  * Sorting in the database is exact only where every document has at most one candidate of a
  * declared scalar type (no array on the path); otherwise compileSort answers undefined and the
  * store sorts with compareForSort. Projection keeps whole top-level members in the database and
@@ -35,7 +39,7 @@
  *
  * This module never imports the driver: filters are plain objects.
  */
-import type { Condition, Filter, FilterValue, SortKey } from '../../query/ast.js';
+import type { Condition, Filter, FilterValue, MetadataName, SortKey } from '../../query/ast.js';
 import { parseNumberLiteral } from '../../query/parse.js';
 import { translateRegex } from '../../query/regex-translate.js';
 import { describePath } from '../../query/schema-types.js';
@@ -64,6 +68,13 @@ const fieldOf = (path: readonly string[]): string | undefined => {
 };
 
 type ScalarOperand = string | number | boolean;
+
+/** The stored field of a metadata path. */
+const metadataFields: Record<MetadataName, string> = { createdAt: '_m.createdAt', updatedAt: '_m.updatedAt' };
+
+/** A metadata condition's operands: each date value's instant in the stored spelling. */
+const instantOperands = (values: readonly FilterValue[]): ScalarOperand[] =>
+  values.flatMap((v) => (v.kind === 'date' ? [new Date(v.epochMs).toISOString()] : []));
 
 /** The operands one value compares equal/ordered with, per candidate type (see the module comment). */
 const operands = (value: FilterValue, ordered: boolean): ScalarOperand[] => {
@@ -105,13 +116,20 @@ const uniqueOperands = (list: ScalarOperand[]): ScalarOperand[] => {
 
 /** One condition as a MongoDB filter, or undefined when it must be evaluated by the caller. */
 export function compileCondition(condition: Condition): MongoFilter | undefined {
-  const { op, values } = condition;
-  const field = condition.kind === 'date' ? `_m.dates.${dateKey(condition.path)}` : fieldOf(condition.path);
+  const { op, values, metadata } = condition;
+  const field =
+    metadata !== undefined
+      ? metadataFields[metadata]
+      : condition.kind === 'date'
+        ? `_m.dates.${dateKey(condition.path)}`
+        : fieldOf(condition.path);
   if (field === undefined) return undefined;
+  const operandsOf = (ordered: boolean): ScalarOperand[] =>
+    metadata !== undefined ? instantOperands(values) : values.flatMap((v) => operands(v, ordered));
   switch (op) {
     case 'eq':
     case 'ne': {
-      const list = uniqueOperands(values.flatMap((v) => operands(v, false)));
+      const list = uniqueOperands(operandsOf(false));
       const eq: MongoFilter = list.length === 0 ? never : { [field]: { $in: list } };
       return op === 'eq' ? eq : { $nor: [eq] };
     }
@@ -119,15 +137,13 @@ export function compileCondition(condition: Condition): MongoFilter | undefined 
     case 'gte':
     case 'lt':
     case 'lte': {
-      const parts = values
-        .flatMap((v) => operands(v, true))
-        .map((o): MongoFilter => ({ [field]: { [`$${op}`]: o } }));
+      const parts = operandsOf(true).map((o): MongoFilter => ({ [field]: { [`$${op}`]: o } }));
       return parts.length === 0 ? never : anyOf(parts);
     }
     case 'regex': {
       const parts: MongoFilter[] = [];
       for (const v of values) {
-        if (v.kind !== 'regex') continue;
+        if (v.kind !== 'regex' || metadata !== undefined) continue;
         const source = translateRegex(v.value);
         if (source === undefined) return undefined;
         parts.push({ [field]: { $regex: source } });
@@ -159,7 +175,8 @@ export function compileSort(sort: readonly SortKey[]): MongoSort | undefined {
   const out: MongoSort = {};
   for (const key of sort) {
     let field: string;
-    if (key.path.length === 1 && key.path[0] === 'id') field = '_id';
+    if (key.metadata !== undefined) field = metadataFields[key.metadata];
+    else if (key.path.length === 1 && key.path[0] === 'id') field = '_id';
     else {
       const info = describePath(key.path);
       const scalar = info.leaf === 'string' || info.leaf === 'number' || info.leaf === 'date';

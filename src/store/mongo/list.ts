@@ -5,7 +5,7 @@
 import type { Filter } from 'mongodb';
 import type { ShoppingCart } from '../../api-types.js';
 import type { Condition, ListQuery } from '../../query/ast.js';
-import { compareForSort, matchesFilter, projectFields } from '../../query/evaluate.js';
+import { compareRecordsForSort, matchesFilter, projectFields } from '../../query/evaluate.js';
 import { regexScan } from '../../query/safe-regex.js';
 import type { CartTimes, ListResult } from '../store.js';
 import { live, type CartDoc, type MongoState } from './documents.js';
@@ -53,22 +53,24 @@ export async function listCarts(s: MongoState, query: ListQuery, nowMs: number):
   const residual: { conditions: Condition[] } = { conditions: plan.residual };
   const needed = [...plan.residual.map((c) => c.path), ...query.sort.map((k) => k.path)];
   const candidates = await s.carts
-    .find(where, { projection: topLevelProjection(needed), maxTimeMS: listMaxTimeMs })
+    .find(where, {
+      projection: { ...topLevelProjection(needed), ...timesProjection },
+      maxTimeMS: listMaxTimeMs,
+    })
     .toArray();
   // In slices of at most one regex budget each, the loop turning between them (safe-regex.ts).
-  const matches: { id: string; doc: JsonObject }[] = [];
+  const matches: { id: string; doc: JsonObject; times: CartTimes }[] = [];
   let next = 0;
   await regexScan((size) => {
     const slice = candidates
       .slice(next, next + size)
-      .map((r) => ({ id: r._id, doc: decodeDocument(r.doc) }))
-      .filter((c) => matchesFilter(residual, c.doc));
+      .map((r) => ({ id: r._id, doc: decodeDocument(r.doc), times: timesOf(r) }))
+      .filter((c) => matchesFilter(residual, c.doc, c.times));
     matches.push(...slice);
     next = Math.min(next + size, candidates.length);
     return { taken: size, done: next >= candidates.length };
   });
-  const byOrder = compareForSort(query.sort);
-  matches.sort((a, b) => byOrder(a.doc, b.doc));
+  matches.sort(compareRecordsForSort(query.sort));
   const pageIds = matches.slice(query.offset, query.offset + query.limit).map((m) => m.id);
   if (pageIds.length === 0) return { items: [], times: [], total: matches.length };
   const rows = await s.carts.find({ _id: { $in: pageIds }, ...live(nowMs) }, { projection }).toArray();

@@ -13,6 +13,8 @@
  *   `validFor.endDateTime` in date comparisons and in sorting is c.expires_at (epoch ms the store
  *   computes on write), and eq/ne on the keyed paths (relatedParty.id,
  *   cartItem.productOffering.id) go through the cart_keys index.
+ * - Metadata paths (ast.ts) are the carts columns created_at and updated_at, read as date-times
+ *   by tmf_datetime_ms like any other (the store writes them as ISO text).
  * - Declared segments: consecutive non-array segments fold into one JSON path; a segment the
  *   schema declares an array becomes a json_each over it (EXISTS ... for filters). Stored
  *   documents are validated against the schema, so declared types are trusted here.
@@ -27,7 +29,7 @@
  *   (the server's one date-time reader, registered as an SQL function), NULL when x is not one;
  *   SQLite's own date functions read other spellings than RFC 3339 and are not used.
  */
-import type { Condition, Filter, FilterOp, FilterValue, SortKey } from '../../query/ast.js';
+import type { Condition, Filter, FilterOp, FilterValue, MetadataName, SortKey } from '../../query/ast.js';
 import { parseDateTime } from '../../query/dates.js';
 import { parseNumberLiteral } from '../../query/parse.js';
 import { compileSafeRegex } from '../../query/safe-regex.js';
@@ -92,6 +94,8 @@ const valueSet = (values: readonly unknown[]): SqlFragment =>
 /** A JSON path with every key quoted (`$."@type"."x"`); only declared names, which hold no quote. */
 const jsonPath = (segments: readonly string[]): string => '$' + segments.map((s) => `."${s}"`).join('');
 
+type PositiveOp = Exclude<FilterOp, 'ne'>;
+
 const comparators: Record<Exclude<FilterOp, 'regex' | 'ne'>, string> = {
   eq: '=',
   gt: '>',
@@ -105,6 +109,23 @@ const regexCall = (pattern: SqlFragment, value: SqlFragment): SqlFragment =>
 
 /** Epoch ms of a date-time candidate, NULL when it is not one (see src/query/dates.ts). */
 const dateMs = (value: SqlFragment): SqlFragment => sql`${text(dateTimeFunctionName)}(${value})`;
+
+/** The carts column of a metadata path. */
+const metadataColumns: Record<MetadataName, string> = {
+  createdAt: 'c.created_at',
+  updatedAt: 'c.updated_at',
+};
+
+/** Date comparisons of an expression in epoch ms with a condition's values (any value matches). */
+const compareInstants = (ms: SqlFragment, op: PositiveOp, values: readonly FilterValue[]): SqlFragment =>
+  join(
+    values.map((v) =>
+      v.kind === 'date' && op !== 'regex'
+        ? sql`${ms} ${text(comparators[op])} ${param(v.epochMs)}`
+        : text('0'),
+    ),
+    ' OR ',
+  );
 
 // --- walking a path ---
 
@@ -176,8 +197,6 @@ const walk = (path: readonly string[], info: PathInfo): Walk => {
 
 // --- conditions ---
 
-type PositiveOp = Exclude<FilterOp, 'ne'>;
-
 /** Comparison of one candidate with one value, for a declared scalar type (no type check needed). */
 const compareTyped = (op: PositiveOp, leaf: Walk, value: FilterValue): SqlFragment => {
   if (value.kind === 'regex' || op === 'regex') {
@@ -227,6 +246,9 @@ const keyed: ReadonlySet<string> = new Set(keyedPaths);
  * that the indexes on c.id, href and expires_at stay usable; the negation wraps it in IFNULL.
  */
 const compilePositive = (condition: Condition, op: PositiveOp): SqlFragment => {
+  if (condition.metadata !== undefined) {
+    return compareInstants(dateMs(text(metadataColumns[condition.metadata])), op, condition.values);
+  }
   const dotted = condition.path.join('.');
   const info = describePath(condition.path);
   let leaf: Walk;
@@ -241,12 +263,7 @@ const compilePositive = (condition: Condition, op: PositiveOp): SqlFragment => {
       type: text("'text'"),
     };
   } else if (dotted === 'validFor.endDateTime' && condition.kind === 'date') {
-    const comparisons = condition.values.map((v) =>
-      v.kind === 'date' && op !== 'regex'
-        ? sql`c.expires_at ${text(comparators[op])} ${param(v.epochMs)}`
-        : text('0'),
-    );
-    return join(comparisons, ' OR ');
+    return compareInstants(text('c.expires_at'), op, condition.values);
   } else if (keyed.has(dotted) && op === 'eq' && condition.values.every((v) => v.kind === 'string')) {
     const values = condition.values.map((v) => v.value);
     return sql`c.id IN (SELECT cart_id FROM cart_keys WHERE kind = ${param(dotted)} AND value IN (${valueSet(values)}))`;
@@ -287,7 +304,8 @@ export function compileWhere(filter: Filter): SqlFragment {
 
 // --- ordering ---
 
-const sortExpression = (path: readonly string[]): SqlFragment => {
+const sortExpression = ({ path, metadata }: SortKey): SqlFragment => {
+  if (metadata !== undefined) return dateMs(text(metadataColumns[metadata]));
   const dotted = path.join('.');
   if (dotted === 'id') return text('c.id');
   if (dotted === 'href') return text("json_extract(c.doc, '$.href')");
@@ -305,6 +323,6 @@ const sortExpression = (path: readonly string[]): SqlFragment => {
  * It has parameters too (the JSON paths): bind them after the WHERE parameters, before LIMIT.
  */
 export function compileOrderBy(sort: readonly SortKey[]): SqlFragment {
-  const keys = sort.map((key) => sql`${sortExpression(key.path)}${text(key.descending ? ' DESC' : '')}`);
+  const keys = sort.map((key) => sql`${sortExpression(key)}${text(key.descending ? ' DESC' : '')}`);
   return join([...keys, text('c.id')], ', ');
 }

@@ -5,8 +5,9 @@
  * same tables. Array indices (JSON Pointer segments) pass through, so one function serves dotted
  * paths and pointers alike. v4 paths need no translation: the canonical form is v4's.
  */
-import { invalidQueryParameter } from '../../errors.js';
-import type { FilterValue, ListQuery } from '../../query/ast.js';
+import type { Condition, FilterValue, ListQuery, SortKey } from '../../query/ast.js';
+import { parseFilterValue } from '../../query/parse.js';
+import { invalid } from '../../query/terms.js';
 import {
   agreementToV5,
   decimalAmount,
@@ -127,15 +128,16 @@ export function toCanonicalPath(v5Path: Segments): CanonicalPath {
   }
 }
 
-const unsupported = (what: string, path: Segments): Error =>
-  invalidQueryParameter(
-    `${what} on ${path.join('.')} (the store's metadata) is not supported yet; see docs/v5-mapping.md`,
-  );
-
-const documentPath = (path: Segments, what: string): string[] => {
+/** The canonical path of a filter's or sort key's v5 path: `creationDate.x` names nothing. */
+const queryPath = (path: Segments, parameter: string): CanonicalPath => {
   const canonical = toCanonicalPath(path);
-  if (canonical.kind === 'metadata') throw unsupported(what, path);
-  return canonical.path;
+  if (canonical.kind === 'metadata' && path.length > 1) {
+    throw invalid(
+      parameter,
+      `${path[0] ?? ''} is a date-time: it has no attribute ${path.slice(1).join('.')}`,
+    );
+  }
+  return canonical;
 };
 
 /** An href compared on v5 names the v5 resource; the store holds the v4 one (cart-view.ts). */
@@ -143,12 +145,35 @@ const storedHref = (v: FilterValue): FilterValue =>
   v.kind === 'string' ? { ...v, value: String(hrefOnVersion(v.value, 'v5', 'v4')) } : v;
 
 /**
+ * One filter condition with canonical paths. creationDate and lastUpdate are the store's metadata
+ * (metadata paths of ast.ts): the parser, reading v4's schema, took their values as strings, so
+ * they are read again as date-times (a 400 when one is not, and for regex).
+ */
+const canonicalCondition = (c: Condition): Condition => {
+  const dotted = c.path.join('.');
+  const canonical = queryPath(c.path, `${dotted}.${c.op}`);
+  if (canonical.kind === 'metadata') {
+    const values = c.values.map((v) => parseFilterValue(c.op, 'date', String(v.value), `${dotted}.${c.op}`));
+    return { path: [], metadata: canonical.name, op: c.op, kind: 'date', values };
+  }
+  const values = dotted === 'href' && c.op !== 'regex' ? c.values.map(storedHref) : c.values;
+  return { ...c, path: canonical.path, values };
+};
+
+const canonicalSortKey = (key: SortKey): SortKey => {
+  const canonical = queryPath(key.path, 'sort');
+  return canonical.kind === 'metadata'
+    ? { path: [], metadata: canonical.name, descending: key.descending }
+    : { ...key, path: canonical.path };
+};
+
+/**
  * A list query written with v5 paths, as the canonical query the store compiles. Filters and sort
  * keys are translated one for one. `fields` becomes the top-level canonical attributes the v5
  * view needs (a v5 attribute may be made from several stored ones): the caller maps what the
  * store returns to v5 and projects it again with the v5 paths (projectFields). creationDate and
  * lastUpdate are not in the document: as fields they come from the metadata anyway; as filters
- * or sort keys they are a 400 until the stores compile them.
+ * and sort keys they are metadata paths, which the stores compile to their own columns.
  */
 export function toCanonicalListQuery(query: ListQuery): ListQuery {
   const fields =
@@ -164,14 +189,8 @@ export function toCanonicalListQuery(query: ListQuery): ListQuery {
         ].map((top) => [top]);
   return {
     ...query,
-    filter: {
-      conditions: query.filter.conditions.map((c) => ({
-        ...c,
-        path: documentPath(c.path, 'filtering'),
-        values: c.path.join('.') === 'href' && c.op !== 'regex' ? c.values.map(storedHref) : c.values,
-      })),
-    },
-    sort: query.sort.map((s) => ({ ...s, path: documentPath(s.path, 'sorting') })),
+    filter: { conditions: query.filter.conditions.map(canonicalCondition) },
+    sort: query.sort.map(canonicalSortKey),
     fields,
   };
 }

@@ -74,13 +74,18 @@ export function parseSubscriptionQuery(query: string, apiVersion: ApiVersionName
       throw invalidSubscriptionQuery(`"${key}" is not eventType, fields or ${payloadPrefix}<path>`);
     }
   }
-  const filter = parseFilterPairs(pairs);
+  const parsed = parseFilterPairs(pairs);
+  const filter =
+    apiVersion === 'v4'
+      ? parsed
+      : toCanonicalListQuery({ filter: parsed, fields: undefined, sort: [], offset: 0, limit: 0 }).filter;
+  // Routing reads the event's cart, not the store's times of it.
+  if (filter.conditions.some((c) => c.metadata !== undefined)) {
+    throw invalidSubscriptionQuery("creationDate and lastUpdate (the store's times) cannot filter events");
+  }
   return {
     eventTypes: types,
-    filter:
-      apiVersion === 'v4'
-        ? filter
-        : toCanonicalListQuery({ filter, fields: undefined, sort: [], offset: 0, limit: 0 }).filter,
+    filter,
     fields,
     apiVersion,
   };

@@ -191,7 +191,81 @@ describe('TMF663 v5 beside v4', () => {
         `/shoppingCart?href=${encodeURIComponent(all.body[0].href)}`,
       );
       expect(byHref.body.map((c: { id: string }) => c.id)).to.deep.equal([all.body[0].id]);
-      expectV5Error(await v5call(server, 'GET', '/shoppingCart?sort=creationDate'), 400);
+    });
+
+    it("GET list: filters and sort on creationDate and lastUpdate (the store's times), any RFC 3339 spelling", async () => {
+      const party = `times-${Date.now()}`;
+      const ids: string[] = [];
+      for (const amount of [1, 2, 3]) {
+        const created = await v5call(server, 'POST', '/shoppingCart', v5Cart(party, amount));
+        expect(created.status).to.equal(201);
+        ids.push(created.body.id);
+      }
+      const patched = await v5call(
+        server,
+        'PATCH',
+        `/shoppingCart/${ids[0] ?? ''}`,
+        { '@type': 'ShoppingCart', note: [{ '@type': 'Note', text: 'later' }] },
+        { 'Content-Type': 'application/merge-patch+json' },
+      );
+      expect(patched.status, patched.text).to.equal(200);
+      type Times = { id: string; creationDate: string; lastUpdate: string };
+      const mine = `relatedParty.partyOrPartyRole.id=${party}`;
+      const list = async (query: string): Promise<Times[]> => {
+        const res = await v5call(
+          server,
+          'GET',
+          `/shoppingCart?${mine}&fields=creationDate,lastUpdate&${query}`,
+        );
+        expect(res.status, res.text).to.equal(200);
+        return res.body as Times[];
+      };
+      const all = await list('sort=creationDate');
+      const ms = (iso: string) => Date.parse(iso);
+      const byCreation = [...all].sort(
+        (a, b) => ms(a.creationDate) - ms(b.creationDate) || (a.id < b.id ? -1 : 1),
+      );
+      expect(all.map((c) => c.id)).to.deep.equal(byCreation.map((c) => c.id));
+      expect((await list('sort=-creationDate')).map((c) => c.id)).to.deep.equal(
+        byCreation.map((c) => c.id).reverse(),
+      );
+      // The patched cart was written last.
+      expect((await list('sort=-lastUpdate'))[0]?.id).to.equal(ids[0]);
+      const last = all.find((c) => c.id === ids[0]);
+      if (last === undefined) throw new Error('the patched cart is not listed');
+      expect(ms(last.lastUpdate)).to.be.above(ms(last.creationDate));
+
+      // The same instant spelt with an offset, and without the Z form the store writes.
+      const offset = (iso: string) => {
+        const t = new Date(ms(iso) + 2 * 3_600_000).toISOString();
+        return encodeURIComponent(`${t.slice(0, 23)}+02:00`);
+      };
+      const middle = byCreation[1];
+      if (middle === undefined) throw new Error('three carts expected');
+      const idsOf = (list: Times[]) => list.map((c) => c.id).sort();
+      const where = (keep: (c: Times) => boolean) => idsOf(all.filter(keep));
+      expect(idsOf(await list(`creationDate=${offset(middle.creationDate)}`))).to.deep.equal(
+        where((c) => c.creationDate === middle.creationDate),
+      );
+      expect(idsOf(await list(`creationDate.gt=${offset(middle.creationDate)}`))).to.deep.equal(
+        where((c) => ms(c.creationDate) > ms(middle.creationDate)),
+      );
+      expect(idsOf(await list(`creationDate.lte=${offset(middle.creationDate)}`))).to.deep.equal(
+        where((c) => ms(c.creationDate) <= ms(middle.creationDate)),
+      );
+      expect(idsOf(await list(`lastUpdate.gte=${offset(last.lastUpdate)}`))).to.deep.equal([ids[0]]);
+      expect(idsOf(await list(`lastUpdate.lt=${offset(last.lastUpdate)}`))).to.deep.equal(
+        where((c) => c.id !== ids[0]),
+      );
+      // A value that is not a date-time, a regex, or a member of a date-time: 400.
+      for (const bad of [
+        'creationDate.gt=soon',
+        'lastUpdate.regex=^2',
+        'creationDate.year=2026',
+        'sort=lastUpdate.x',
+      ]) {
+        expectV5Error(await v5call(server, 'GET', `/shoppingCart?${bad}`), 400);
+      }
     });
 
     it('Idempotency-Key: a retried v5 create replays its answer; the same key on v4 is another operation (422)', async () => {

@@ -15,7 +15,7 @@ import {
 import { buildEvent, changedAttributes, type EventType } from '../events/build-event.js';
 import type { ListQuery } from '../query/ast.js';
 import { parseDateTime } from '../query/dates.js';
-import type { CartWrite, ListResult, Store, StoredCart } from '../store/store.js';
+import type { CartTimes, CartWrite, ListResult, Store, StoredCart } from '../store/store.js';
 import type { CartAccessPolicy } from './access-policy.js';
 import { applyCartPatch, type PatchMediaType } from './patch.js';
 import { priceCart, type RoundingMode } from './pricing/index.js';
@@ -94,8 +94,16 @@ export function createCartService(deps: CartServiceDeps): CartService {
     cart: ShoppingCart,
     ctx: RequestContext,
     now: string,
+    cartTimes: CartTimes,
     fieldPath?: string,
-  ) => [buildEvent(type, cart, { eventId: deps.newId(), now, correlationId: ctx.correlationId }, fieldPath)];
+  ) => [
+    buildEvent(
+      type,
+      cart,
+      { eventId: deps.newId(), now, correlationId: ctx.correlationId, cartTimes },
+      fieldPath,
+    ),
+  ];
 
   const load = async (id: string): Promise<StoredCart> => {
     const found = await store.getCart(id, deps.now().getTime());
@@ -202,7 +210,14 @@ export function createCartService(deps: CartServiceDeps): CartService {
           kind: 'replace',
           doc: cart,
           meta: { now: nowIso, expiresAt: ms(cart.validFor?.endDateTime) },
-          events: events('ShoppingCartAttributeValueChangeEvent', cart, ctx, nowIso, changed.join(',')),
+          events: events(
+            'ShoppingCartAttributeValueChangeEvent',
+            cart,
+            ctx,
+            nowIso,
+            { createdAt: current.createdAt, updatedAt: nowIso },
+            changed.join(','),
+          ),
         };
       }),
     );
@@ -231,7 +246,7 @@ export function createCartService(deps: CartServiceDeps): CartService {
       const stored = await store.createCart(
         cart,
         { now: nowIso, expiresAt: ms(validFor.endDateTime) },
-        events('ShoppingCartCreateEvent', cart, ctx, nowIso),
+        events('ShoppingCartCreateEvent', cart, ctx, nowIso, { createdAt: nowIso, updatedAt: nowIso }),
       );
       wrote();
       return stored;
@@ -260,7 +275,12 @@ export function createCartService(deps: CartServiceDeps): CartService {
       await serial(id, () =>
         withVersion(id, ifMatch, ctx.access, (current): CartWrite => {
           const nowIso = deps.now().toISOString();
-          return { kind: 'delete', events: events('ShoppingCartDeleteEvent', current.doc, ctx, nowIso) };
+          const { createdAt, updatedAt } = current;
+          const deleted = events('ShoppingCartDeleteEvent', current.doc, ctx, nowIso, {
+            createdAt,
+            updatedAt,
+          });
+          return { kind: 'delete', events: deleted };
         }),
       );
     },

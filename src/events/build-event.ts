@@ -4,6 +4,7 @@
  * listeners read that name.
  */
 import type { ShoppingCart } from '../api-types.js';
+import type { CartTimes } from '../store/store.js';
 import type { OutboxEvent } from './types.js';
 
 export const eventTypes = [
@@ -23,6 +24,8 @@ export interface EventContext {
   eventId: string;
   now: string;
   correlationId: string | undefined;
+  /** The cart's times, recorded with the event (OutboxRecord.cartTimes). */
+  cartTimes?: CartTimes;
 }
 
 export function buildEvent(
@@ -43,7 +46,8 @@ export function buildEvent(
     ...(fieldPath === undefined ? {} : { fieldPath }),
     event: { shoppingCart: cart },
   };
-  return { eventId: ctx.eventId, cartId: cart.id ?? '', eventType, body };
+  const record: OutboxEvent = { eventId: ctx.eventId, cartId: cart.id ?? '', eventType, body };
+  return ctx.cartTimes === undefined ? record : { ...record, cartTimes: ctx.cartTimes };
 }
 
 /** The top-level attributes whose values differ between two versions of a cart, sorted. */

@@ -45,12 +45,12 @@ export function createRouter(engine: Engine): Router {
     }
     let shaped: ReturnType<typeof shapeForSubscription>;
     try {
-      shaped = shapeForSubscription(queryOf(sub), event.eventType, () => event.body);
+      shaped = shapeForSubscription(queryOf(sub), event.eventType, () => event.body, event.cartTimes);
     } catch (e) {
       if (!(e instanceof RegexBudgetExceeded)) throw e;
       engine.report(e);
       // Unfiltered, but in the subscription's shape.
-      shaped = shapeOfBody(queryOf(sub), () => event.body);
+      shaped = shapeOfBody(queryOf(sub), () => event.body, event.cartTimes);
     }
     return shaped && { subscriptionId: sub.id, ...shaped };
   };

@@ -9,7 +9,7 @@ import type { Filter } from '../query/ast.js';
 import { matchesFilter, projectFields } from '../query/evaluate.js';
 import { parseFilterPairs } from '../query/parse.js';
 import { maxQueryLength } from '../query/terms.js';
-import type { ApiVersionName } from '../store/store.js';
+import type { ApiVersionName, CartTimes } from '../store/store.js';
 import { projectV5 } from '../versions/v5/cart-view.js';
 import { toV5Event } from '../versions/v5/events.js';
 import { toCanonicalListQuery } from '../versions/v5/paths.js';
@@ -100,6 +100,7 @@ export function shapeForSubscription(
   query: SubscriptionQuery,
   eventType: string,
   body: () => Record<string, unknown>,
+  cartTimes?: CartTimes,
 ): { body?: Record<string, unknown> } | undefined {
   if (query.eventTypes && !query.eventTypes.has(eventType as EventType)) return undefined;
   let read: Record<string, unknown> | undefined;
@@ -108,17 +109,19 @@ export function shapeForSubscription(
     const cart = (once().event as { shoppingCart?: ShoppingCart } | undefined)?.shoppingCart;
     if (cart === undefined || !matchesFilter(query.filter, cart)) return undefined;
   }
-  return shapeOfBody(query, once);
+  return shapeOfBody(query, once, cartTimes);
 }
 
 /**
  * What a subscription is sent of an event that is for it (also when its filter could not be
  * decided and it gets the event anyway): `{}` for the event as recorded, `{ body }` when `fields`
- * narrows it or the subscription is on v5 (the event in v5's shape: toV5Event).
+ * narrows it or the subscription is on v5 (the event in v5's shape: toV5Event, with the cart's
+ * times recorded with the event when there are any).
  */
 export function shapeOfBody(
   query: SubscriptionQuery,
   body: () => Record<string, unknown>,
+  cartTimes?: CartTimes,
 ): { body?: Record<string, unknown> } {
   if (query.apiVersion === 'v4') {
     if (query.fields === undefined) return {};
@@ -127,7 +130,7 @@ export function shapeOfBody(
     if (cart === undefined) return {};
     return { body: { ...whole, event: { shoppingCart: projectFields(cart, query.fields) } } };
   }
-  const event = toV5Event(body());
+  const event = toV5Event(body(), cartTimes);
   const view = (event.event as { shoppingCart?: object } | undefined)?.shoppingCart;
   if (query.fields === undefined || view === undefined) return { body: event };
   return { body: { ...event, event: { shoppingCart: projectV5(view, query.fields) } } };

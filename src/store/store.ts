@@ -43,6 +43,11 @@ export interface OutboxRecord {
   eventType: string;
   /** The full event envelope as it will be sent. */
   body: Record<string, unknown>;
+  /**
+   * The cart's times as the event leaves it (a delete: as they were), which v5's shape shows as
+   * creationDate and lastUpdate; absent in records written before they were kept.
+   */
+  cartTimes?: CartTimes;
 }
 
 /**

@@ -550,6 +550,59 @@ describe('TMF663 v5 beside v4', () => {
       expect(v5l.attempts.map((a) => a.status)).to.deep.equal([204, 204]);
     });
 
+    it("a v5 subscriber's events carry the cart's own creationDate and lastUpdate, on change and delete too", async () => {
+      const party = `times-ev-${Math.random().toString(36).slice(2)}`;
+      const l = await startListener();
+      listeners.push(l);
+      l.script = [204, 204, 204];
+      const sub = await v5call(server, 'POST', '/hub', {
+        '@type': 'Hub_FVO',
+        callback: l.url,
+        query: `event.shoppingCart.relatedParty.partyOrPartyRole.id=${party}`,
+      });
+      expect(sub.status, sub.text).to.equal(201);
+      const id = (await v5call(server, 'POST', '/shoppingCart', v5Cart(party))).body.id as string;
+      const created = (await v5call(server, 'GET', `/shoppingCart/${id}`)).body;
+      const patched = await call(
+        server,
+        'PATCH',
+        `/shoppingCart/${id}`,
+        { name: 'x' },
+        { 'Content-Type': 'application/merge-patch+json' },
+      );
+      expect(patched.status).to.equal(200);
+      const changed = (await v5call(server, 'GET', `/shoppingCart/${id}`)).body;
+      expect(changed.creationDate).to.equal(created.creationDate);
+      expect(changed.lastUpdate).not.to.equal(created.lastUpdate);
+      expect((await call(server, 'DELETE', `/shoppingCart/${id}`)).status).to.equal(204);
+      const [onCreate, onChange, onDelete] = await l.waitFor(3);
+      const times = (e: typeof onCreate) => {
+        const cart = e?.body.event.shoppingCart;
+        return { type: e?.body['@type'], creationDate: cart?.creationDate, lastUpdate: cart?.lastUpdate };
+      };
+      expect([onCreate, onChange, onDelete].map(times)).to.deep.equal([
+        {
+          type: 'ShoppingCartCreateEvent',
+          creationDate: created.creationDate,
+          lastUpdate: created.lastUpdate,
+        },
+        {
+          type: 'ShoppingCartAttributeValueChangeEvent',
+          creationDate: created.creationDate,
+          lastUpdate: changed.lastUpdate,
+        },
+        // A delete names the cart as it was last written.
+        {
+          type: 'ShoppingCartDeleteEvent',
+          creationDate: created.creationDate,
+          lastUpdate: changed.lastUpdate,
+        },
+      ]);
+      for (const e of [onCreate, onChange, onDelete])
+        expect(v5Problem(e?.body['@type'], e?.body)).to.equal(undefined);
+      expect((await v5call(server, 'DELETE', `/hub/${sub.body.id}`)).status).to.equal(204);
+    });
+
     it('a v5 subscription query that names an unknown path or metadata is refused (400)', async () => {
       expectV5Error(
         await v5call(server, 'POST', '/hub', {

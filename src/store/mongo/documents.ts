@@ -4,7 +4,7 @@
  * encoded (encoding.ts).
  */
 import type { Collection, Db, Filter } from 'mongodb';
-import type { Delivery, IdempotencyRecord, OutboxRecord } from '../store.js';
+import type { CartTimes, Delivery, IdempotencyRecord, OutboxRecord } from '../store.js';
 import { decodeDocument, encodeDocument, type JsonObject } from './encoding.js';
 import type { KeyedLock } from './keyed-lock.js';
 
@@ -14,6 +14,8 @@ export interface PendingEvent {
   eventType: string;
   /** Encoded (encoding.ts). */
   body: JsonObject;
+  /** OutboxRecord.cartTimes; absent in events recorded before they were kept. */
+  cartTimes?: CartTimes;
 }
 
 export interface CartMeta {
@@ -109,6 +111,7 @@ export const encodeEvent = (e: OutboxRecord): PendingEvent => ({
   cartId: e.cartId,
   eventType: e.eventType,
   body: encodeDocument(e.body),
+  ...(e.cartTimes === undefined ? {} : { cartTimes: { ...e.cartTimes } }),
 });
 
 /** Unambiguous for any pair of ids (`:` and `%` in the event id are escaped). */

@@ -61,6 +61,7 @@ export async function routeOutbox(
         eventId: head.eventId,
         cartId: head.cartId,
         eventType: head.eventType,
+        ...(head.cartTimes === undefined ? {} : { cartTimes: head.cartTimes }),
         // Decoded only if routing looks inside (a payload filter or fields).
         get body(): Record<string, unknown> {
           body ??= decodeDocument(head.body);

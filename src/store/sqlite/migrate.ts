@@ -1,6 +1,6 @@
 /** Opening a file written by an older version: the layout brought up to schemaVersion. */
 import type Database from 'better-sqlite3';
-import { migrateSql, schemaVersion, subscriptionsOwnerSql } from './schema.js';
+import { migrateSql, outboxTimesSql, schemaVersion, subscriptionsOwnerSql } from './schema.js';
 import { sqlDateTimeMs } from './sql.js';
 
 /**
@@ -30,6 +30,7 @@ export function migrate(db: Database.Database): void {
       for (const row of rows) update.run(sqlDateTimeMs(row.endDateTime), row.id);
     }
     if (version < 4) db.exec(subscriptionsOwnerSql(db));
+    if (version < 5) db.exec(outboxTimesSql(db));
     db.pragma(`user_version = ${schemaVersion}`);
   }).immediate();
 }

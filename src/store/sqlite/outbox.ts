@@ -3,7 +3,15 @@
  * into per-subscriber deliveries, settled as delivered, retried or dead-lettered, then pruned.
  */
 import type { ShoppingCart } from '../../api-types.js';
-import type { DeadLetter, Delivery, EventMethods, OutboxRecord, RouteTarget, Settlement } from '../store.js';
+import type {
+  CartTimes,
+  DeadLetter,
+  Delivery,
+  EventMethods,
+  OutboxRecord,
+  RouteTarget,
+  Settlement,
+} from '../store.js';
 import { run } from './errors.js';
 import { eventTimeOf, parsedOnce, toDelivery } from './rows.js';
 import type { SqliteState } from './statements.js';
@@ -17,7 +25,10 @@ const capChunk = 2000;
 // `doc` and `json`: the document this write just serialised, when there is one.
 export function writeOutbox(s: SqliteState, events: OutboxRecord[], doc?: ShoppingCart, json?: string): void {
   if (events.length === 0 || s.stmt.anySubscription.get() === undefined) return;
-  for (const e of events) s.stmt.insertOutbox.run({ ...e, body: eventText(e, doc, json) });
+  for (const e of events) {
+    const cartTimes = e.cartTimes === undefined ? null : JSON.stringify(e.cartTimes);
+    s.stmt.insertOutbox.run({ ...e, body: eventText(e, doc, json), cartTimes });
+  }
 }
 
 /**
@@ -54,6 +65,7 @@ function route(
       eventId: row.event_id,
       cartId: row.cart_id,
       eventType: row.event_type,
+      ...(row.cart_times === null ? {} : { cartTimes: JSON.parse(row.cart_times) as CartTimes }),
       // Parsed only if routing looks inside (a payload filter or fields).
       get body(): Record<string, unknown> {
         return body() as Record<string, unknown>;

@@ -14,9 +14,10 @@ import type { ShoppingCart } from '../../api-types.js';
  * (migrateSql converts a version-1 file in place when the store opens it); 3: expires_at read by
  * the RFC 3339 reader of src/query/dates.ts (recomputed for every cart when the store opens a
  * version-2 file: migrate.ts); 4: subscriptions unique per owner, (owner, callback, query), instead of
- * (callback, query) for everyone (subscriptionsOwnerSql rebuilds the table of an older file).
+ * (callback, query) for everyone (subscriptionsOwnerSql rebuilds the table of an older file); 5: the
+ * outbox keeps each event's cart times (outboxTimesSql adds the column to an older file).
  */
-export const schemaVersion = 4;
+export const schemaVersion = 5;
 
 export const schemaSql = `
 CREATE TABLE IF NOT EXISTS carts (
@@ -70,6 +71,12 @@ ALTER TABLE subscriptions_v4 RENAME TO subscriptions;
 `;
 }
 
+/** From version 4 to 5, for an outbox table without cart_times (a new file has it already). */
+export function outboxTimesSql(db: { pragma(source: string): unknown }): string {
+  const columns = db.pragma('table_info(outbox)') as { name: string }[];
+  return columns.some((c) => c.name === 'cart_times') ? '' : 'ALTER TABLE outbox ADD COLUMN cart_times TEXT;';
+}
+
 /**
  * The attribute paths mirrored into cart_keys; `kind` is the dotted path. The SQL compiler (sql.ts)
  * answers eq on these through the cart_keys index.
@@ -110,7 +117,9 @@ CREATE TABLE IF NOT EXISTS outbox (
   event_id TEXT NOT NULL,
   cart_id TEXT NOT NULL,
   event_type TEXT NOT NULL,
-  body TEXT NOT NULL
+  body TEXT NOT NULL,
+  -- OutboxRecord.cartTimes as JSON; NULL in rows written before version 5.
+  cart_times TEXT
 );
 CREATE TABLE IF NOT EXISTS deliveries (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,

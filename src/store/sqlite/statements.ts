@@ -13,7 +13,14 @@ const live = liveAt('@now');
 
 type Stmt<P extends unknown[] | object = unknown[], R = unknown> = Database.Statement<P, R>;
 type CartKey = { id: string; now: number };
-type OutboxRow = { seq: number; event_id: string; cart_id: string; event_type: string; body: string };
+type OutboxRow = {
+  seq: number;
+  event_id: string;
+  cart_id: string;
+  event_type: string;
+  body: string;
+  cart_times: string | null;
+};
 
 // The statements' types are spelt out: the driver's own type has no name a declaration file can use.
 interface CartStatements {
@@ -105,12 +112,11 @@ function cartStatements(db: Database.Database): CartStatements {
 function eventStatements(db: Database.Database): EventStatements {
   return {
     insertOutbox: db.prepare(
-      `INSERT INTO outbox (event_id, cart_id, event_type, body) VALUES (@eventId, @cartId, @eventType, @body)`,
+      `INSERT INTO outbox (event_id, cart_id, event_type, body, cart_times) VALUES (@eventId, @cartId, @eventType, @body, @cartTimes)`,
     ),
-    outbox: db.prepare<
-      [number],
-      { seq: number; event_id: string; cart_id: string; event_type: string; body: string }
-    >(`SELECT seq, event_id, cart_id, event_type, body FROM outbox ORDER BY seq LIMIT ?`),
+    outbox: db.prepare<[number], OutboxRow>(
+      `SELECT seq, event_id, cart_id, event_type, body, cart_times FROM outbox ORDER BY seq LIMIT ?`,
+    ),
     deleteOutbox: db.prepare(`DELETE FROM outbox WHERE seq = ?`),
     insertDelivery: db.prepare(
       `INSERT OR IGNORE INTO deliveries (event_id, subscription_id, cart_id, event_type, body, attempts, next_attempt_at)

@@ -505,6 +505,27 @@ export function runStoreContract(
         expect((await drain(s, Date.now())).map((d) => d.eventId)).to.deep.equal(['c-1-del', 'c-1-new']);
       });
 
+      test('routing hands each event the cart times it was recorded with, and none when it had none', async (s) => {
+        await listening(s);
+        const times = { createdAt: '2024-01-01T00:00:00.000Z', updatedAt: '2024-01-02T00:00:00.000Z' };
+        const timed = buildEvent('ShoppingCartCreateEvent', cart('ct-1'), {
+          eventId: 'ct-1-new',
+          now: times.createdAt,
+          correlationId: undefined,
+          cartTimes: times,
+        });
+        await s.createCart(cart('ct-1'), meta(times.createdAt), [timed]);
+        await s.createCart(cart('ct-2'), meta(times.createdAt), [
+          event('ShoppingCartCreateEvent', cart('ct-2'), 'ct-2-new'),
+        ]);
+        const seen: Record<string, unknown> = {};
+        await s.routeOutbox((e) => {
+          seen[e.eventId] = e.cartTimes;
+          return [];
+        }, 100);
+        expect(seen).to.deep.equal({ 'ct-1-new': times, 'ct-2-new': undefined });
+      });
+
       test('pages with offset and limit and counts every match', async (s) => {
         for (let i = 1; i <= 7; i++) await s.createCart(cart(`pg-${i}`), meta(new Date()), []);
         const page = async (q: string) => list(s, parseListQuery(q, { maxPageSize }), Date.now());

@@ -198,6 +198,44 @@ describe('SQLite store: documents as JSONB', () => {
     }
   });
 
+  it('adds cart_times to the outbox of a layout-4 file; its waiting events route without times', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tmf663-migrate5-'));
+    const path = join(dir, 'c.db');
+    try {
+      // A version-4 file with one event waiting in an outbox that has no cart_times.
+      const old = new Database(path);
+      old.exec(schemaSql);
+      old.exec(`CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,
+        cart_id TEXT NOT NULL, event_type TEXT NOT NULL, body TEXT NOT NULL)`);
+      old
+        .prepare(`INSERT INTO outbox (event_id, cart_id, event_type, body) VALUES (?, ?, ?, ?)`)
+        .run('e-old', 'c1', 'ShoppingCartCreateEvent', '{"eventId":"e-old"}');
+      old.pragma('user_version = 4');
+      old.close();
+
+      const store = openSqliteStore({ path, synchronous: 'normal' });
+      try {
+        const seen: { eventId: string; cartTimes: unknown }[] = [];
+        expect(
+          await store.routeOutbox((e) => {
+            seen.push({ eventId: e.eventId, cartTimes: e.cartTimes });
+            return [];
+          }, 10),
+        ).to.equal(1);
+        expect(seen).to.deep.equal([{ eventId: 'e-old', cartTimes: undefined }]);
+      } finally {
+        await store.close();
+      }
+      const check = new Database(path, { readonly: true });
+      expect(check.pragma('user_version', { simple: true })).to.equal(schemaVersion);
+      const columns = (check.pragma('table_info(outbox)') as { name: string }[]).map((c) => c.name);
+      expect(columns).to.include('cart_times');
+      check.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a file written by a newer schema instead of misreading it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tmf663-newer-'));
     const path = join(dir, 'c.db');

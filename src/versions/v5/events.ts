@@ -11,8 +11,8 @@ import { isRecord, toV5Cart, type CartMeta } from './cart-view.js';
 export type V5EventBody = Record<string, unknown>;
 
 /**
- * `meta` is the cart's store metadata when the caller has it. Without it, an event still says
- * what it knows: lastUpdate is the event's time for a create or a change, and creationDate is
+ * `meta` is the cart's times recorded with the event (OutboxRecord.cartTimes). Without them (an
+ * event recorded before they were kept), an event still says what it knows: lastUpdate is the event's time for a create or a change, and creationDate is
  * the event's time for a create.
  */
 export function toV5Event(body: Record<string, unknown>, meta?: CartMeta): V5EventBody {

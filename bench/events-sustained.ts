@@ -12,14 +12,21 @@
  *
  *   npm run bench:events -- --sustained [--duration 3m] [--clients 32] [--store mongodb]
  *                                       [--variants none,one,three,degraded] [--profile DIR]
+ *                                       [--listener-nice 10]
  *
  * --profile DIR writes the server's CPU profiles (API thread and dispatcher thread) to DIR/<variant>.
+ * --listener-nice N (default 10; 0 for none) runs the listeners N nice steps below the normal
+ * priority: they stand for other systems, which a real deployment runs on other machines, while
+ * here they share the server's cores (docs/performance.md reports runs with both).
+ * On Linux it also reports CPU per variant: the API thread's per request, and the cores taken by
+ * the server's other threads (delivery, GC), the listeners and this load generator.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mainThreadCpuS, processCpuS } from './cpu.js';
 import { benchCart } from './data.js';
 import { freePort, percentile } from './ports.js';
 
@@ -100,7 +107,7 @@ interface Listener {
   ask<T>(message: string): Promise<T>;
 }
 
-async function startListener(spec: ListenerSpec, root: string): Promise<Listener> {
+async function startListener(spec: ListenerSpec, root: string, nice: number): Promise<Listener> {
   const proc = fork(join(root, 'bench/slow-listener.ts'), [], {
     execArgv: ['--import', 'tsx'],
     env: {
@@ -108,6 +115,7 @@ async function startListener(spec: ListenerSpec, root: string): Promise<Listener
       ANSWER_MS: String(spec.answerMs),
       FAIL_EVERY: String(spec.failEvery),
       RECORD_ARRIVALS: '1',
+      LISTENER_NICE: String(nice),
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -155,6 +163,7 @@ export interface SustainedOptions {
 
 export async function sustained({ root }: SustainedOptions): Promise<void> {
   const durationMs = parseDuration(arg('duration') ?? '3m');
+  const listenerNice = Number(arg('listener-nice') ?? 10);
   const warmupMs = Math.min(10_000, Math.round(durationMs / 10));
   const clients = Number(arg('clients') ?? 32);
   const store = arg('store') ?? 'sqlite';
@@ -162,7 +171,7 @@ export async function sustained({ root }: SustainedOptions): Promise<void> {
   if (store === 'mongodb' && !process.env.MONGODB_URI) throw new Error('--store mongodb needs MONGODB_URI');
   const results: unknown[] = [];
   console.log(
-    `sustained: ${durationMs / 1000} s per variant after ${warmupMs / 1000} s warm-up, ${clients} clients, store ${store}; ` +
+    `sustained: ${durationMs / 1000} s per variant after ${warmupMs / 1000} s warm-up, ${clients} clients, store ${store}, listeners at nice +${listenerNice}; ` +
       `${cpus().length} cores, load average ${loadavg()
         .map((n) => n.toFixed(1))
         .join(' ')}`,
@@ -170,12 +179,23 @@ export async function sustained({ root }: SustainedOptions): Promise<void> {
   for (const variant of variants) {
     const specs = variantSpecs[variant];
     if (!specs) throw new Error(`unknown variant ${variant}`);
-    results.push(await runVariant(root, variant, specs, { durationMs, warmupMs, clients, store }));
+    results.push(
+      await runVariant(root, variant, specs, { durationMs, warmupMs, clients, store, listenerNice }),
+    );
   }
   writeFileSync(
     join(root, 'bench', `results-events-sustained-${store}.json`),
     JSON.stringify(
-      { date: new Date().toISOString(), durationMs, warmupMs, clients, store, loadavg: loadavg(), results },
+      {
+        date: new Date().toISOString(),
+        durationMs,
+        warmupMs,
+        clients,
+        store,
+        listenerNice,
+        loadavg: loadavg(),
+        results,
+      },
       null,
       2,
     ) + '\n',
@@ -186,10 +206,10 @@ async function runVariant(
   root: string,
   variant: string,
   specs: ListenerSpec[],
-  o: { durationMs: number; warmupMs: number; clients: number; store: string },
+  o: { durationMs: number; warmupMs: number; clients: number; store: string; listenerNice: number },
 ): Promise<unknown> {
   const dir = mkdtempSync(join(tmpdir(), 'tmf663-bench-sustained-'));
-  const listeners = await Promise.all(specs.map((s) => startListener(s, root)));
+  const listeners = await Promise.all(specs.map((s) => startListener(s, root, o.listenerNice)));
   const port = await freePort();
   const profileDir = arg('profile');
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, variant)}`] : [];
@@ -319,11 +339,13 @@ async function runVariant(
     const running = Array.from({ length: o.clients }, (_, c) => client(c));
     await new Promise((r) => setTimeout(r, o.warmupMs));
     const counts0 = await Promise.all(listeners.map((l) => l.ask<{ received: number }>('count')));
+    const cpu0 = cpuSnapshot(api.pid, listeners);
     measuring = true;
     const started = now();
     await new Promise((r) => setTimeout(r, o.durationMs));
     measuring = false;
     const elapsedS = (now() - started) / 1000;
+    const cpu = cpuUse(cpu0, cpuSnapshot(api.pid, listeners), elapsedS, latencies.length);
     const counts1 = await Promise.all(listeners.map((l) => l.ask<{ received: number }>('count')));
     stop = true;
     await Promise.all(running);
@@ -379,6 +401,7 @@ async function runVariant(
       byOp,
       errors,
       drainS,
+      cpu,
       listeners: perListener,
       samples,
     };
@@ -390,6 +413,11 @@ async function runVariant(
           ? `, healthy backlog drained ${drainS ?? 'not within 60'} s after the load`
           : ''),
     );
+    if (cpu)
+      console.log(
+        `  CPU: API thread ${cpu.apiThreadMsPerRequest} ms/request (${cpu.apiThreadCores} cores); ` +
+          `server's other threads ${cpu.serverOtherCores}, listeners ${cpu.listenerCores}, load generator ${cpu.loadGeneratorCores} cores`,
+      );
     for (const l of perListener)
       console.log(
         `  ${l.listener.padEnd(10)} delivered ${l.deliveredPerS}/s, e2e p50 ${l.e2eP50Ms} ms p99 ${l.e2eP99Ms} ms, ` +
@@ -412,4 +440,37 @@ async function runVariant(
     await new Promise((r) => api.once('exit', r));
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface CpuSnapshot {
+  apiMain: number | undefined;
+  apiAll: number | undefined;
+  listeners: (number | undefined)[];
+  self: NodeJS.CpuUsage;
+}
+
+function cpuSnapshot(apiPid: number | undefined, listeners: Listener[]): CpuSnapshot {
+  return {
+    apiMain: mainThreadCpuS(apiPid),
+    apiAll: processCpuS(apiPid),
+    listeners: listeners.map((l) => processCpuS(l.proc.pid)),
+    self: process.cpuUsage(),
+  };
+}
+
+/** CPU over the measured window, in cores (CPU seconds per second), or undefined off Linux. */
+function cpuUse(a: CpuSnapshot, b: CpuSnapshot, elapsedS: number, requests: number) {
+  if (a.apiMain === undefined || b.apiMain === undefined || a.apiAll === undefined || b.apiAll === undefined)
+    return undefined;
+  const main = b.apiMain - a.apiMain;
+  const listeners = b.listeners.reduce<number>((sum, x, i) => sum + (x ?? 0) - (a.listeners[i] ?? 0), 0);
+  const self = b.self.user + b.self.system - a.self.user - a.self.system;
+  const cores = (s: number): number => Math.round((s / elapsedS) * 100) / 100;
+  return {
+    apiThreadMsPerRequest: Math.round((main * 1000 * 1000) / Math.max(1, requests)) / 1000,
+    apiThreadCores: cores(main),
+    serverOtherCores: cores(b.apiAll - a.apiAll - main),
+    listenerCores: cores(listeners),
+    loadGeneratorCores: cores(self / 1e6),
+  };
 }

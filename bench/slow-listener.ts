@@ -6,8 +6,16 @@
  * notifications it received (2xx answers); and on 'arrivals' the first arrival time (epoch ms,
  * sub-millisecond) of each notification it answered 2xx, keyed by `eventType:note` of the cart
  * (the sustained bench gives every write a unique note).
+ *
+ * LISTENER_NICE (default 0) lowers the listener's priority by that many nice steps: a listener
+ * stands for another system (ordering, marketing) that a real deployment runs on another machine,
+ * and on the benchmark's machine it otherwise takes the API's CPU (see docs/performance.md).
  */
 import { createServer } from 'node:http';
+import { getPriority, setPriority } from 'node:os';
+
+const nice = Number(process.env.LISTENER_NICE ?? 0);
+if (nice > 0) setPriority(0, Math.min(19, getPriority(0) + nice));
 
 const answerMs = Number(process.env.ANSWER_MS ?? 1000);
 const failEvery = Number(process.env.FAIL_EVERY ?? 0);

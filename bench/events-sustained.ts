@@ -17,7 +17,9 @@
  * --profile DIR writes the server's CPU profiles (API thread and dispatcher thread) to DIR/<variant>.
  * --listener-nice N (default 10; 0 for none) runs the listeners N nice steps below the normal
  * priority: they stand for other systems, which a real deployment runs on other machines, while
- * here they share the server's cores (docs/performance.md reports runs with both).
+ * here they share the server's cores (docs/performance.md reports runs with both). A variant
+ * written `name:N` runs with its listeners at nice +N instead, so that one run can compare both
+ * (`--variants none,three,three:0`); variants may repeat, to interleave them.
  * On Linux it also reports CPU per variant: the API thread's per request, and the cores taken by
  * the server's other threads (delivery, GC), the listeners and this load generator.
  */
@@ -177,10 +179,12 @@ export async function sustained({ root }: SustainedOptions): Promise<void> {
         .join(' ')}`,
   );
   for (const variant of variants) {
-    const specs = variantSpecs[variant];
+    const [name = '', niceText] = variant.split(':');
+    const specs = variantSpecs[name];
     if (!specs) throw new Error(`unknown variant ${variant}`);
+    const nice = niceText === undefined ? listenerNice : Number(niceText);
     results.push(
-      await runVariant(root, variant, specs, { durationMs, warmupMs, clients, store, listenerNice }),
+      await runVariant(root, variant, specs, { durationMs, warmupMs, clients, store, listenerNice: nice }),
     );
   }
   writeFileSync(
@@ -393,6 +397,7 @@ async function runVariant(
     );
     const result = {
       variant,
+      listenerNice: o.listenerNice,
       subscribers: specs.map((s) => s.name),
       requestsPerS: round1(latencies.length / elapsedS),
       p50Ms: round1(percentile(latencies, 50)),
@@ -407,7 +412,7 @@ async function runVariant(
     };
     const maxBacklog = (name: string): number => Math.max(0, ...samples.map((s) => s.backlog[name] ?? 0));
     console.log(
-      `\n${variant}: ${result.requestsPerS} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ` +
+      `\n${variant} (listeners at nice +${o.listenerNice}): ${result.requestsPerS} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ` +
         `${result.writesPerS} writes/s, ${errors} errors` +
         (listeners.length > 0
           ? `, healthy backlog drained ${drainS ?? 'not within 60'} s after the load`

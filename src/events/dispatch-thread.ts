@@ -90,172 +90,216 @@ function spawnWorker(setup: WorkerSetup): Worker {
   return new Worker(code, { eval: true, workerData: setup });
 }
 
+/** The API thread's side of one worker and of those started after it. */
+interface ThreadState {
+  options: ThreadOptions;
+  report: (err: unknown) => void;
+  offset: () => number;
+  worker: Worker | undefined;
+  /** Resolves once the current worker said it is ready (or failed, or exited). */
+  ready: Promise<void>;
+  running: boolean;
+  nextId: number;
+  /** runOnce/maintain requests waiting for the worker's answer, by id. */
+  waiting: Map<number, () => void>;
+  /** Locks held for the worker, by token: released when it says so or when it dies. */
+  held: Map<number, () => void>;
+  restartTimer: NodeJS.Timeout | undefined;
+  stopped: (() => void) | undefined;
+}
+
+const post = (state: ThreadState, message: ToWorker): void => {
+  state.worker?.postMessage(message);
+};
+
+function onOutcomes(options: ThreadOptions, message: Extract<FromWorker, { t: 'outcomes' }>): void {
+  for (const [subscriptionId, eventType, latency] of message.delivered)
+    options.onDelivered?.({ subscriptionId, eventType }, latency < 0 ? undefined : latency);
+  for (const [subscriptionId, eventType, eventId, attempts, error] of message.retried)
+    options.onRetry?.({ subscriptionId, eventType, eventId, attempts }, error);
+  for (const [subscriptionId, eventType, eventId, attempts, error, reason] of message.dead)
+    options.onDeadLetter?.({ subscriptionId, eventType, eventId, attempts }, error, reason);
+}
+
+/** The worker's error, as near as a message can carry it: its name, text and stack. */
+function workerError(message: Extract<FromWorker, { t: 'error' | 'fatal' }>): Error {
+  const err = new Error(`dispatcher: ${message.message}`);
+  if (message.t === 'error') {
+    err.name = message.name;
+    if (message.stack) err.stack = message.stack;
+  }
+  return err;
+}
+
+/** The worker asks for the API thread's lock on a cart (MongoDB); it is told once it holds it. */
+function lendLock(state: ThreadState, token: number, id: string): void {
+  const locking = state.options.store.lockCart?.(
+    id,
+    () =>
+      new Promise<void>((release) => {
+        state.held.set(token, release);
+        post(state, { t: 'locked', token });
+      }),
+  );
+  if (!locking) {
+    post(state, { t: 'locked', token });
+    return;
+  }
+  locking.catch(state.report);
+}
+
+function onMessage(state: ThreadState, message: FromWorker): void {
+  switch (message.t) {
+    case 'outcomes':
+      onOutcomes(state.options, message);
+      break;
+    case 'error':
+    case 'fatal':
+      state.report(workerError(message));
+      break;
+    case 'done':
+      state.waiting.get(message.id)?.();
+      state.waiting.delete(message.id);
+      break;
+    case 'stopped':
+      state.stopped?.();
+      break;
+    case 'lock':
+      lendLock(state, message.token, message.id);
+      break;
+    case 'unlock':
+      state.held.get(message.token)?.();
+      state.held.delete(message.token);
+      break;
+    case 'capped':
+      state.options.onCapped?.(message.subscriptionId, message.count);
+      break;
+    case 'ready':
+      break;
+  }
+}
+
+/** What a worker that exits leaves: its locks released, its waiters answered, another started. */
+function onExit(state: ThreadState, w: Worker, code: number, location: StoreLocation): void {
+  if (state.worker === w) state.worker = undefined;
+  for (const release of state.held.values()) release();
+  state.held.clear();
+  // Whoever waits on this worker stops waiting; what it had not done stays in the store.
+  for (const done of state.waiting.values()) done();
+  state.waiting.clear();
+  state.stopped?.();
+  if (state.running) {
+    state.report(new Error(`dispatcher worker exited (code ${code}); starting another`));
+    state.restartTimer = setTimeout(() => {
+      launch(state, location);
+    }, 1000);
+    state.restartTimer.unref();
+  }
+}
+
+function launch(state: ThreadState, location: StoreLocation): void {
+  const w = spawnWorker({ location, offsetMs: state.offset(), options: state.options.dispatcher });
+  state.worker = w;
+  state.ready = new Promise<void>((resolve) => {
+    const onReady = (m: FromWorker): void => {
+      if (m.t === 'ready' || m.t === 'fatal') {
+        w.off('message', onReady);
+        resolve();
+      }
+    };
+    w.on('message', onReady);
+    w.once('exit', () => {
+      resolve();
+    });
+  });
+  w.on('message', (message: FromWorker) => {
+    onMessage(state, message);
+  });
+  w.on('error', state.report);
+  w.once('exit', (code) => {
+    onExit(state, w, code, location);
+  });
+}
+
+async function request(state: ThreadState, t: 'runOnce' | 'maintain'): Promise<void> {
+  await state.ready;
+  if (!state.worker) return;
+  const id = state.nextId++;
+  await new Promise<void>((resolve) => {
+    state.waiting.set(id, resolve);
+    post(state, { t, id, offsetMs: state.offset() });
+  });
+}
+
+/**
+ * Stops the worker: it gives its deliveries the grace period; past it (plus a moment to close its
+ * store) it is ended, even if it was still starting. What it had not recorded is sent again after
+ * the next start.
+ */
+async function stopWorker(state: ThreadState, graceMs: number): Promise<void> {
+  state.running = false;
+  if (state.restartTimer) clearTimeout(state.restartTimer);
+  const w = state.worker;
+  if (!w) return;
+  const done = (async () => {
+    await state.ready;
+    const finished = new Promise<void>((resolve) => {
+      state.stopped = resolve;
+    });
+    post(state, { t: 'stop', graceMs });
+    await finished;
+  })();
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([done, new Promise<void>((r) => (t = setTimeout(r, graceMs + 2000)))]);
+  if (t) clearTimeout(t);
+  await w.terminate();
+}
+
 export function startDispatchThread(options: ThreadOptions): Dispatcher {
   const location = options.store.location;
   if (!location) throw new Error('the store has no location another connection could open');
-  const report = options.onError ?? (() => undefined);
   const nudgeMs = options.nudgeMs ?? 10;
-  const offset = (): number => options.now().getTime() - Date.now();
-
-  let worker: Worker | undefined;
-  let ready: Promise<void> = Promise.resolve();
-  let running = false;
-  let nextId = 0;
-  const waiting = new Map<number, () => void>();
-  /** Locks held for the worker, by token: released when it says so or when it dies. */
-  const held = new Map<number, () => void>();
+  const state: ThreadState = {
+    options,
+    report: options.onError ?? (() => undefined),
+    offset: () => options.now().getTime() - Date.now(),
+    worker: undefined,
+    ready: Promise.resolve(),
+    running: false,
+    nextId: 0,
+    waiting: new Map(),
+    held: new Map(),
+    restartTimer: undefined,
+    stopped: undefined,
+  };
   let nudgeTimer: NodeJS.Timeout | undefined;
   let lastNudge = Number.NEGATIVE_INFINITY;
-  let restartTimer: NodeJS.Timeout | undefined;
-  let stopped: (() => void) | undefined;
-
-  const post = (message: ToWorker): void => {
-    worker?.postMessage(message);
-  };
-
-  const onMessage = (message: FromWorker): void => {
-    switch (message.t) {
-      case 'outcomes':
-        for (const [subscriptionId, eventType, latency] of message.delivered)
-          options.onDelivered?.({ subscriptionId, eventType }, latency < 0 ? undefined : latency);
-        for (const [subscriptionId, eventType, eventId, attempts, error] of message.retried)
-          options.onRetry?.({ subscriptionId, eventType, eventId, attempts }, error);
-        for (const [subscriptionId, eventType, eventId, attempts, error, reason] of message.dead)
-          options.onDeadLetter?.({ subscriptionId, eventType, eventId, attempts }, error, reason);
-        break;
-      case 'error':
-      case 'fatal': {
-        // The worker's error, as near as a message can carry it: its name, text and stack.
-        const err = new Error(`dispatcher: ${message.message}`);
-        if (message.t === 'error') {
-          err.name = message.name;
-          if (message.stack) err.stack = message.stack;
-        }
-        report(err);
-        break;
-      }
-      case 'done':
-        waiting.get(message.id)?.();
-        waiting.delete(message.id);
-        break;
-      case 'stopped':
-        stopped?.();
-        break;
-      case 'lock': {
-        const { token, id } = message;
-        const locking = options.store.lockCart?.(
-          id,
-          () =>
-            new Promise<void>((release) => {
-              held.set(token, release);
-              post({ t: 'locked', token });
-            }),
-        );
-        if (!locking) {
-          post({ t: 'locked', token });
-          break;
-        }
-        locking.catch(report);
-        break;
-      }
-      case 'unlock':
-        held.get(message.token)?.();
-        held.delete(message.token);
-        break;
-      case 'capped':
-        options.onCapped?.(message.subscriptionId, message.count);
-        break;
-      case 'ready':
-        break;
-    }
-  };
-
-  const launch = (): void => {
-    const w = spawnWorker({ location, offsetMs: offset(), options: options.dispatcher });
-    worker = w;
-    ready = new Promise<void>((resolve) => {
-      const onReady = (m: FromWorker): void => {
-        if (m.t === 'ready' || m.t === 'fatal') {
-          w.off('message', onReady);
-          resolve();
-        }
-      };
-      w.on('message', onReady);
-      w.once('exit', () => {
-        resolve();
-      });
-    });
-    w.on('message', onMessage);
-    w.on('error', report);
-    w.once('exit', (code) => {
-      if (worker === w) worker = undefined;
-      for (const release of held.values()) release();
-      held.clear();
-      // Whoever waits on this worker stops waiting; what it had not done stays in the store.
-      for (const done of waiting.values()) done();
-      waiting.clear();
-      stopped?.();
-      if (running) {
-        report(new Error(`dispatcher worker exited (code ${code}); starting another`));
-        restartTimer = setTimeout(launch, 1000);
-        restartTimer.unref();
-      }
-    });
-  };
-
-  const request = async (t: 'runOnce' | 'maintain'): Promise<void> => {
-    await ready;
-    if (!worker) return;
-    const id = nextId++;
-    await new Promise<void>((resolve) => {
-      waiting.set(id, resolve);
-      post({ t, id, offsetMs: offset() });
-    });
-  };
 
   return {
     // The first write after a quiet spell nudges at once; writes within nudgeMs of a nudge share
     // the next one (the worker gathers a round's writes for batchMs anyway).
     nudge: () => {
-      if (nudgeTimer || !running) return;
+      if (nudgeTimer || !state.running) return;
       const send = (): void => {
         nudgeTimer = undefined;
         lastNudge = Date.now();
-        post({ t: 'nudge', offsetMs: offset() });
+        post(state, { t: 'nudge', offsetMs: state.offset() });
       };
       const wait = lastNudge + nudgeMs - Date.now();
       if (wait <= 0) send();
       else nudgeTimer = setTimeout(send, wait);
     },
     start: () => {
-      if (running) return;
-      running = true;
-      launch();
+      if (state.running) return;
+      state.running = true;
+      launch(state, location);
     },
     stop: async (graceMs) => {
-      running = false;
       if (nudgeTimer) clearTimeout(nudgeTimer);
-      if (restartTimer) clearTimeout(restartTimer);
-      const w = worker;
-      if (!w) return;
-      // The worker gives its deliveries the grace period; past it (plus a moment to close its
-      // store) it is ended, even if it was still starting. What it had not recorded is sent again
-      // after the next start.
-      const done = (async () => {
-        await ready;
-        const finished = new Promise<void>((resolve) => {
-          stopped = resolve;
-        });
-        post({ t: 'stop', graceMs });
-        await finished;
-      })();
-      let t: NodeJS.Timeout | undefined;
-      await Promise.race([done, new Promise<void>((r) => (t = setTimeout(r, graceMs + 2000)))]);
-      if (t) clearTimeout(t);
-      await w.terminate();
+      await stopWorker(state, graceMs);
     },
-    runOnce: () => request('runOnce'),
-    maintain: () => request('maintain'),
+    runOnce: () => request(state, 'runOnce'),
+    maintain: () => request(state, 'maintain'),
     // The worker's count is its own; the API's thread does not ask for it.
     inFlight: () => 0,
   };

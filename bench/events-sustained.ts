@@ -50,6 +50,8 @@ interface ListenerSpec {
   name: string;
   answerMs: number;
   failEvery: number;
+  /** The subscription's query (none: every event). */
+  query?: string;
 }
 
 const healthy = (name: string): ListenerSpec => ({ name, answerMs: 0, failEvery: 0 });
@@ -62,6 +64,13 @@ const variantSpecs: Record<string, ListenerSpec[]> = {
     { name: 'slow-1s', answerMs: 1000, failEvery: 0 },
     { name: 'fails-half', answerMs: 0, failEvery: 2 },
   ],
+  // A diagnosis, not one of the issue's variants: three subscriptions whose query no event
+  // matches, so that every write records its event and routing runs, but nothing is delivered
+  // (the outbox's own cost, apart from delivery's).
+  'routed-only': ['quiet-1', 'quiet-2', 'quiet-3'].map((name) => ({
+    ...healthy(name),
+    query: 'eventType=ShoppingCartDeleteEvent&event.shoppingCart.id=no-such-cart',
+  })),
 };
 
 const round1 = (n: number): number => Math.round(n * 10) / 10;
@@ -244,7 +253,11 @@ async function runVariant(
     }
     const subs = new Map<string, string>();
     for (const l of listeners) {
-      const res = await call('POST', '/hub', JSON.stringify({ callback: l.url }));
+      const res = await call(
+        'POST',
+        '/hub',
+        JSON.stringify({ callback: l.url, ...(l.spec.query === undefined ? {} : { query: l.spec.query }) }),
+      );
       if (res.status !== 201) throw new Error(`subscribing answered ${res.status}`);
       subs.set((JSON.parse(res.body) as { id: string }).id, l.spec.name);
     }

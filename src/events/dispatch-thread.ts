@@ -43,8 +43,11 @@ export type FromWorker =
   | { t: 'capped'; subscriptionId: string; count: number }
   | {
       t: 'outcomes';
-      /** [subscriptionId, eventType, latencyMs or -1] */
-      delivered: [string, string, number][];
+      /**
+       * Per subscription and event type, the latency of each delivery (ms, or -1: unknown): one
+       * entry per pair rather than per delivery, so the API's thread decodes little.
+       */
+      delivered: [string, string, number[]][];
       /** [subscriptionId, eventType, eventId, attempts so far, error] */
       retried: [string, string, string, number, string][];
       dead: [string, string, string, number, string, DeadReason][];
@@ -113,8 +116,10 @@ const post = (state: ThreadState, message: ToWorker): void => {
 };
 
 function onOutcomes(options: ThreadOptions, message: Extract<FromWorker, { t: 'outcomes' }>): void {
-  for (const [subscriptionId, eventType, latency] of message.delivered)
-    options.onDelivered?.({ subscriptionId, eventType }, latency < 0 ? undefined : latency);
+  for (const [subscriptionId, eventType, latencies] of message.delivered) {
+    const d = { subscriptionId, eventType };
+    for (const latency of latencies) options.onDelivered?.(d, latency < 0 ? undefined : latency);
+  }
   for (const [subscriptionId, eventType, eventId, attempts, error] of message.retried)
     options.onRetry?.({ subscriptionId, eventType, eventId, attempts }, error);
   for (const [subscriptionId, eventType, eventId, attempts, error, reason] of message.dead)

@@ -78,8 +78,11 @@ const openOwnStore = async (): Promise<Store> => {
   });
 };
 
-// Outcomes go to the API thread in batches: one message per batch, not per delivery.
+// Outcomes go to the API thread in batches: one message per batch, not per delivery, with the
+// deliveries summed up per subscription and event type.
 let batch: Extract<FromWorker, { t: 'outcomes' }> = { t: 'outcomes', delivered: [], retried: [], dead: [] };
+/** The batch's latencies per subscription and event type (the arrays batch.delivered holds). */
+let latencies = new Map<string, number[]>();
 let batchTimer: NodeJS.Timeout | undefined;
 const sendOutcomes = (): void => {
   if (batchTimer) clearTimeout(batchTimer);
@@ -87,6 +90,17 @@ const sendOutcomes = (): void => {
   if (batch.delivered.length + batch.retried.length + batch.dead.length === 0) return;
   post(batch);
   batch = { t: 'outcomes', delivered: [], retried: [], dead: [] };
+  latencies = new Map();
+};
+const addDelivered = (subscriptionId: string, eventType: string, latencyMs: number): void => {
+  const key = `${subscriptionId}\u0000${eventType}`;
+  let list = latencies.get(key);
+  if (!list) {
+    list = [];
+    latencies.set(key, list);
+    batch.delivered.push([subscriptionId, eventType, list]);
+  }
+  list.push(latencyMs);
 };
 const soonOutcomes = (): void => {
   batchTimer ??= setTimeout(sendOutcomes, 100);
@@ -101,7 +115,7 @@ const dispatcher = createDispatcher({
   store,
   now: () => new Date(Date.now() + offsetMs),
   onDelivered: (d, latencyMs) => {
-    batch.delivered.push([d.subscriptionId, d.eventType, latencyMs ?? -1]);
+    addDelivered(d.subscriptionId, d.eventType, latencyMs ?? -1);
     soonOutcomes();
   },
   onRetry: (d, error) => {

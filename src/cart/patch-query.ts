@@ -18,7 +18,6 @@
  * and a path may hold at most `maxConditions` conditions, so selecting is bounded by
  * conditions × elements. A path without a query is returned as it is.
  */
-import type { ShoppingCart } from '../api-types.js';
 import { invalidJsonPatchQuery, type AppError } from '../errors.js';
 import { matchesFilter } from '../query/evaluate.js';
 import { parseFilterPairs } from '../query/parse.js';
@@ -35,6 +34,15 @@ export interface Step {
   key: string;
   where?: [string, string][];
 }
+
+/**
+ * Which members of a path of member names are arrays, per member: true, false, or undefined when
+ * the schema does not know it. Each API version answers from its own document.
+ */
+export type ArrayMembers = (keys: readonly string[]) => readonly (boolean | undefined)[];
+
+/** v4's ShoppingCart (the stored form, and the v4 view). */
+export const v4ArrayMembers: ArrayMembers = (keys) => describePath(keys).arrays;
 
 /** Counts the characters a parser visits (for the linearity test). */
 export interface ParseWork {
@@ -65,7 +73,11 @@ const decode = (path: string, s: string): string => {
  * (`cartItem.itemPrice.priceType`) and selects elements of the deepest array of the pointer whose
  * path it starts with; a key that starts with none of them is relative to the deepest array.
  */
-export function parseQueryForm(path: string, work: ParseWork = { steps: 0 }): Step[] | undefined {
+export function parseQueryForm(
+  path: string,
+  work: ParseWork = { steps: 0 },
+  arrayMembers: ArrayMembers = v4ArrayMembers,
+): Step[] | undefined {
   const q = path.indexOf('?');
   if (q < 0) return undefined;
   const slash = path.indexOf('/', q);
@@ -89,7 +101,7 @@ export function parseQueryForm(path: string, work: ParseWork = { steps: 0 }): St
       const pair = query.slice(start, end);
       const eq = pair.indexOf('=');
       if (eq <= 0) throw invalid(path, `"${shorten(pair)}" is not attr=value`);
-      pairs.push([decode(path, pair.slice(0, eq)), decode(path, pair.slice(eq + 1))]);
+      pairs.push([decode(path, pair.slice(0, eq)), decode(path, conditionValue(pair, eq))]);
     }
     start = end + 1;
   }
@@ -98,7 +110,7 @@ export function parseQueryForm(path: string, work: ParseWork = { steps: 0 }): St
   // A key belongs to the deepest member of the pointer that it starts with (segment by segment)
   // and that may be an array (the schema declares it one, or does not know it); a key that starts
   // with none is relative to the deepest such member up to the queried one.
-  const arrays = describePath(keys.filter((k) => !isIndex(k))).arrays;
+  const arrays = arrayMembers(keys.filter((k) => !isIndex(k)));
   const mayBeArray: boolean[] = [];
   let declared = 0;
   for (const k of keys) mayBeArray.push(isIndex(k) ? false : arrays[declared++] !== false);
@@ -123,6 +135,19 @@ export function parseQueryForm(path: string, work: ParseWork = { steps: 0 }): St
     const w = where.get(i);
     return w ? { key, where: w } : { key };
   });
+}
+
+/**
+ * The value of `attr=value`, or of the spelling of the v5 user guide's example,
+ * `attr=='value' ` (a quoted value, trailing spaces): with `==`, trailing spaces are dropped and
+ * one pair of matching quotes around the value is removed.
+ */
+function conditionValue(pair: string, eq: number): string {
+  if (pair[eq + 1] !== '=') return pair.slice(eq + 1);
+  const value = pair.slice(eq + 2).trimEnd();
+  const quote = value[0];
+  const quoted = value.length >= 2 && (quote === "'" || quote === '"') && value.endsWith(quote);
+  return quoted ? value.slice(1, -1) : value;
 }
 
 const nameChars = /[A-Za-z0-9_@-]*/y;
@@ -215,8 +240,12 @@ export function parseJsonPathForm(path: string, work: ParseWork = { steps: 0 }):
 }
 
 /** Parses any form; undefined for a plain JSON Pointer. */
-export function parsePatchPath(path: string, work: ParseWork = { steps: 0 }): Step[] | undefined {
-  return parseJsonPathForm(path, work) ?? parseQueryForm(path, work);
+export function parsePatchPath(
+  path: string,
+  work: ParseWork = { steps: 0 },
+  arrayMembers: ArrayMembers = v4ArrayMembers,
+): Step[] | undefined {
+  return parseJsonPathForm(path, work) ?? parseQueryForm(path, work, arrayMembers);
 }
 
 const isIndex = (key: string): boolean => key === '-' || /^(0|[1-9]\d{0,8})$/.test(key);
@@ -226,8 +255,12 @@ const isIndex = (key: string): boolean => key === '-' || /^(0|[1-9]\d{0,8})$/.te
  * removals do not shift the elements still to be removed. A query selecting nothing is a 400:
  * the client named elements that are not there.
  */
-export function selectElements(cart: ShoppingCart, path: string): string[] {
-  const steps = parsePatchPath(path);
+export function selectElements(
+  cart: object,
+  path: string,
+  arrayMembers: ArrayMembers = v4ArrayMembers,
+): string[] {
+  const steps = parsePatchPath(path, { steps: 0 }, arrayMembers);
   if (!steps) return [path];
   let nodes: { value: unknown; pointer: string }[] = [{ value: cart, pointer: '' }];
   const at: string[] = [];

@@ -2,7 +2,8 @@
  * Applies a PATCH body to a cart, pure: the cart is never mutated, a new one is returned.
  *
  * - application/merge-patch+json and application/json: RFC 7396 (null deletes, arrays replace).
- * - application/json-patch+json: RFC 6902 through fast-json-patch.
+ * - application/json-patch+json: RFC 6902 through fast-json-patch (and `delete` as an alias of
+ *   `remove` where the version's document allows it: PatchDialect).
  * - application/json-patch-query+json: TMF630 JSON Patch Query; a path may select array
  *   elements by a query (`/cartItem?cartItem.id=2/quantity`) or by the JSONPath filter form
  *   (`$.cartItem[?(@.id=='2')].quantity`); each selection is expanded into plain RFC 6902
@@ -25,7 +26,7 @@ import {
   type AppError,
 } from '../errors.js';
 import { assertNoForbiddenKeys, forbiddenKeys } from '../forbidden-keys.js';
-import { selectElements } from './patch-query.js';
+import { selectElements, v4ArrayMembers, type ArrayMembers } from './patch-query.js';
 
 const { applyPatch, JsonPatchError } = fastJsonPatch;
 
@@ -73,9 +74,9 @@ function hasComputedTotals(items: unknown): boolean {
 const readOnlyError = (member: string): AppError =>
   readOnlyAttribute(`${member} is computed or owned by the server and cannot be patched`);
 
-function applyMergePatch(cart: ShoppingCart, body: unknown): ShoppingCart {
+function applyMergePatch<T extends object>(cart: T, body: unknown): T {
   if (!isObject(body)) throw invalidMergePatch('a merge patch for a cart must be a JSON object');
-  const current = cart as Record<string, unknown>;
+  const current: Partial<Record<string, unknown>> = cart;
   for (const member of readOnlyTop) {
     // Sending a read-only member back unchanged (as a GET returned it) is allowed; changing it is not.
     if (member in body && JSON.stringify(body[member]) !== JSON.stringify(current[member])) {
@@ -83,7 +84,7 @@ function applyMergePatch(cart: ShoppingCart, body: unknown): ShoppingCart {
     }
   }
   if (hasComputedTotals(body.cartItem)) throw readOnlyError('itemTotalPrice');
-  return mergePatch(cart, body) as ShoppingCart;
+  return mergePatch(cart, body) as T;
 }
 
 const decodePointer = (path: string): string[] =>
@@ -174,7 +175,7 @@ function patchProblem(e: InstanceType<typeof JsonPatchError>): string {
   }
 }
 
-function applyJsonPatch(cart: ShoppingCart, ops: RawOperation[]): ShoppingCart {
+function applyJsonPatch<T extends object>(cart: T, ops: RawOperation[]): T {
   ops.forEach((op, i) => {
     assertNoPrototypePath(op.path, 'path');
     if (op.from !== undefined) assertNoPrototypePath(op.from, 'from');
@@ -206,32 +207,53 @@ function applyJsonPatch(cart: ShoppingCart, ops: RawOperation[]): ShoppingCart {
   }
 }
 
+/**
+ * What differs between the API versions' patches: which members are arrays (for JSON Patch Query
+ * selections, from the version's own document) and whether its JSON Patch takes `delete` as an
+ * alias of `remove` (v5's document lists it; v4's does not).
+ */
+export interface PatchDialect {
+  arrayMembers: ArrayMembers;
+  jsonPatchDelete: boolean;
+}
+
+export const v4PatchDialect: PatchDialect = { arrayMembers: v4ArrayMembers, jsonPatchDelete: false };
+
+const asRemove = (op: RawOperation): RawOperation => (op.op === 'delete' ? { ...op, op: 'remove' } : op);
+
 /** A `from` with a query must select exactly one element: an operation reads one value. */
-function selectOne(cart: ShoppingCart, from: string): string {
-  const selected = selectElements(cart, from);
+function selectOne(cart: object, from: string, arrayMembers: ArrayMembers): string {
+  const selected = selectElements(cart, from, arrayMembers);
   if (selected.length !== 1) {
     throw invalidJsonPatchQuery(`from selects ${selected.length} elements; it must select one`);
   }
   return selected[0] ?? from;
 }
 
-export function applyCartPatch(cart: ShoppingCart, mediaType: PatchMediaType, body: unknown): ShoppingCart {
+export function applyCartPatch<T extends object = ShoppingCart>(
+  cart: T,
+  mediaType: PatchMediaType,
+  body: unknown,
+  dialect: PatchDialect = v4PatchDialect,
+): T {
   assertNoForbiddenKeys(body, '');
   switch (mediaType) {
     case 'application/merge-patch+json':
     case 'application/json':
       return applyMergePatch(cart, body);
-    case 'application/json-patch+json':
-      return applyJsonPatch(cart, toOperations(body));
+    case 'application/json-patch+json': {
+      const ops = toOperations(body);
+      return applyJsonPatch(cart, dialect.jsonPatchDelete ? ops.map(asRemove) : ops);
+    }
     case 'application/json-patch-query+json': {
       // Each operation selects in the cart as the operations before it left it (RFC 6902 applies
       // operations in order); a selection becomes one plain operation per selected element,
       // highest index first so that removals do not shift the elements still to be removed.
       let current = cart;
       for (const op of toOperations(body)) {
-        const name = op.op === 'delete' ? 'remove' : op.op;
-        const from = op.from === undefined ? undefined : selectOne(current, op.from);
-        const ops = selectElements(current, op.path).map((path) =>
+        const name = asRemove(op).op;
+        const from = op.from === undefined ? undefined : selectOne(current, op.from, dialect.arrayMembers);
+        const ops = selectElements(current, op.path, dialect.arrayMembers).map((path) =>
           from === undefined ? { ...op, op: name, path } : { ...op, op: name, path, from },
         );
         current = applyJsonPatch(current, ops);

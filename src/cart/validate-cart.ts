@@ -5,6 +5,7 @@
  */
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import type { ShoppingCart } from '../api-types.js';
 import { cartTooDeep, fieldName, fieldProblem, invalidShoppingCart, pointerSegments } from '../errors.js';
 import { dateTimeFormat } from '../query/dates.js';
 import { v4 } from '../spec/v4.js';
@@ -24,14 +25,18 @@ const shoppingCart = ajv.getSchema('tmf663#/components/schemas/ShoppingCart');
 if (!shoppingCart) throw new Error('ShoppingCart schema missing from the v4 document');
 const validateShoppingCart = shoppingCart;
 
-const describe = (e: ErrorObject): string => {
+/**
+ * A schema validator's error in the API's message style, `cartItem[0].quantity: must be integer`
+ * (`whole` names the value itself: `the cart`, `the body`). Every version's checks use it.
+ */
+export const schemaErrorMessage = (e: ErrorObject, whole = 'the cart'): string => {
   const segments = pointerSegments(e.instancePath);
   // A missing member is named as the field it would be.
   if (e.keyword === 'required') {
     segments.push(String((e.params as { missingProperty?: unknown }).missingProperty));
     return fieldProblem(fieldName(segments), 'is required');
   }
-  return fieldProblem(segments.length === 0 ? 'the cart' : fieldName(segments), e.message ?? 'is invalid');
+  return fieldProblem(segments.length === 0 ? whole : fieldName(segments), e.message ?? 'is invalid');
 };
 
 /** How deeply arrays and objects nest in a JSON value: 0 for a scalar, 1 for {} or [], ... */
@@ -57,9 +62,9 @@ export function assertCartDepth(cart: unknown, max: number): void {
 }
 
 /** Throws a 400 naming the first offending field when `cart` is not a valid ShoppingCart. */
-export function assertValidCart(cart: unknown): void {
+export function assertValidCart(cart: unknown): asserts cart is ShoppingCart {
   if (!validateShoppingCart(cart)) {
     const first = validateShoppingCart.errors?.[0];
-    throw invalidShoppingCart(first ? describe(first) : 'the cart is invalid');
+    throw invalidShoppingCart(first ? schemaErrorMessage(first) : 'the cart is invalid');
   }
 }

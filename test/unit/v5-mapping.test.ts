@@ -213,13 +213,13 @@ describe('v4 <-> v5 mapping: what a v5 write stores', () => {
     const { '@type': _t, ...untyped } = body;
     const e = appErrorOf(() => createInputFromV5(untyped));
     expect(e.code).to.equal('BAD_REQUEST');
-    expect(e.message).to.contain("'@type'");
+    expect(e.message).to.equal('@type: is required');
   });
 
   it('is a 400 without @type on a nested object, naming where', () => {
     const e = appErrorOf(() => createInputFromV5({ ...body, cartItem: [{ id: '1' }] }));
     expect(e.code).to.equal('BAD_REQUEST');
-    expect(e.message).to.equal("cartItem.0 must have required property '@type'");
+    expect(e.message).to.equal('cartItem[0].@type: is required');
   });
 
   it('is a 400 for a related party without the id and @referredType v4 requires', () => {
@@ -247,9 +247,7 @@ describe('v4 <-> v5 mapping: what a v5 write stores', () => {
     };
     const e = appErrorOf(() => createInputFromV5({ '@type': 'ShoppingCart', cartItem: [item] }));
     expect(e.code).to.equal('BAD_REQUEST');
-    expect(e.message).to.equal(
-      "cartItem.0.itemPrice.0.priceAlteration.0 must have required property 'price'",
-    );
+    expect(e.message).to.equal('cartItem[0].itemPrice[0].priceAlteration[0].price: is required');
   });
 
   it("takes the spec's create example for a prospect customer", () => {
@@ -305,9 +303,9 @@ describe('v4 <-> v5 mapping: patches apply to the v5 view', () => {
       { op: 'replace', path: '/relatedParty/0/partyOrPartyRole/name', value: 'Joanne' },
       { op: 'add', path: '/relatedParty/0/partyOrPartyRole/partyId', value: 'ind-7' },
     ]) as Json;
+    // Only what the patch changed is written: no default @type on the association.
     expect(cart.relatedParty).to.deep.equal([
       {
-        '@type': 'RelatedPartyOrPartyRole',
         id: 'p1',
         '@referredType': 'Individual',
         role: 'customer',
@@ -330,11 +328,8 @@ describe('v4 <-> v5 mapping: patches apply to the v5 view', () => {
       contactType: 'home',
       city: 'Leeds',
     });
-    // The other medium is unchanged but for the @type v5 filled in (written back with the view).
-    expect(cart.contactMedium[1]).to.deep.equal({
-      '@type': 'ContactMedium',
-      ...storedV4().contactMedium?.[1],
-    });
+    // The other medium is untouched: its stored form, without the @type the v5 view fills in.
+    expect(cart.contactMedium[1]).to.deep.equal(storedV4().contactMedium?.[1]);
   });
 
   it('merge patch replaces an array with v5 elements, stored as v4', () => {
@@ -342,19 +337,19 @@ describe('v4 <-> v5 mapping: patches apply to the v5 view', () => {
       '@type': 'ShoppingCart',
       contactMedium: [{ '@type': 'EmailContactMedium', emailAddress: 'new@x.org' }],
     }) as Json;
+    // The new first element takes the place of the stored one: what its v5 view does not change
+    // (the EmailContactMedium @type the view already showed) keeps its stored form.
     expect(cart.contactMedium).to.deep.equal([
-      { '@type': 'EmailContactMedium', mediumType: 'email', characteristic: { emailAddress: 'new@x.org' } },
+      { mediumType: 'email', characteristic: { emailAddress: 'new@x.org' } },
     ]);
-    expect(cart.relatedParty).to.deep.equal(
-      storedV4().relatedParty?.map((p) => ({ '@type': 'RelatedPartyOrPartyRole', ...p })),
-    );
+    expect(cart.relatedParty).to.deep.equal(storedV4().relatedParty);
   });
 
   it('a merge patch without @type is a 400, and so is one whose elements lack it', () => {
     for (const patch of [{ contactMedium: [] }, { '@type': 'ShoppingCart', cartItem: [{ id: '9' }] }]) {
       const e = appErrorOf(() => applyV5Patch(storedV4(), meta, 'application/merge-patch+json', patch));
       expect(e.code).to.equal('BAD_REQUEST');
-      expect(e.message).to.contain("'@type'");
+      expect(e.message).to.match(/^(cartItem\[0\]\.)?@type: is required$/);
     }
   });
 
@@ -364,7 +359,7 @@ describe('v4 <-> v5 mapping: patches apply to the v5 view', () => {
         { op: 'remove', path: '/cartItem/0/@type' },
       ]),
     );
-    expect(e.message).to.equal("cartItem.0 must have required property '@type'");
+    expect(e.message).to.equal('cartItem[0].@type: is required');
   });
 
   it('creationDate and lastUpdate are read-only: unchanged is allowed, changed is a 400', () => {

@@ -3,6 +3,7 @@
  * cart-view.ts (docs/v5-mapping.md). The canonical cart is always a valid v4 ShoppingCart, so
  * where v4 requires what v5 leaves optional the write is a 400 that names the v5 attribute.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { ShoppingCart, ShoppingCartCreate } from '../../api-types.js';
 import { applyCartPatch, type PatchMediaType } from '../../cart/patch.js';
 import { assertValidCart } from '../../cart/validate-cart.js';
@@ -28,7 +29,8 @@ import {
   type CartMeta,
   type Json,
 } from './cart-view.js';
-import { assertValidV5 } from './v5-document.js';
+import { assertValidV5, v5PatchDialect, v5Problem, v5Problems } from './v5-document.js';
+import { applyChanges } from './write-back.js';
 
 const invert = (names: Readonly<Record<string, string>>): Record<string, string> =>
   Object.fromEntries(Object.entries(names).map(([k, v]) => [v, k]));
@@ -107,8 +109,11 @@ export function cartItemFromV5(item: unknown, at: string): unknown {
   };
 }
 
-/** The canonical cart of a v5 document (a whole cart or a create body); metadata members are dropped. */
-export function fromV5Cart(v5: unknown): ShoppingCart {
+/**
+ * The canonical form of a v5 document (a whole cart or a create body), not yet checked against
+ * v4's schema; metadata members are dropped.
+ */
+export function fromV5Cart(v5: unknown): Json {
   if (!isRecord(v5)) throw invalidShoppingCart('a shopping cart must be a JSON object');
   const { creationDate: _c, lastUpdate: _l, ...rest } = v5;
   let r = 0;
@@ -121,7 +126,7 @@ export function fromV5Cart(v5: unknown): ShoppingCart {
       contactMedium: eachOf(rest.contactMedium, contactMediumFromV5),
       cartItem: eachOf(rest.cartItem, (i) => cartItemFromV5(i, `cartItem.${c++}`)),
     }),
-  } as ShoppingCart;
+  };
 }
 
 /**
@@ -132,7 +137,7 @@ export function createInputFromV5(body: unknown): ShoppingCartCreate {
   assertValidV5('ShoppingCart_FVO', body, invalidShoppingCart);
   const cart = fromV5Cart(body);
   assertValidCart(cart);
-  return cart as ShoppingCartCreate;
+  return cart;
 }
 
 const readOnlyError = (member: string) =>
@@ -148,7 +153,7 @@ function assertMetadataUntouched(view: Json, mediaType: PatchMediaType, body: un
     return;
   }
   if (!Array.isArray(body)) return;
-  for (const op of body as unknown[]) {
+  for (const op of body) {
     if (!isRecord(op) || op.op === 'test') continue;
     for (const pointer of [op.path, op.op === 'move' ? op.from : undefined]) {
       if (typeof pointer !== 'string') continue;
@@ -159,11 +164,25 @@ function assertMetadataUntouched(view: Json, mediaType: PatchMediaType, body: un
 }
 
 /**
+ * A patched view must not break the v5 schema where the view before it did not: a cart written on
+ * v4 may lack what v5 requires (v5-mapping.md, corner 10), and a patch of something else must
+ * still go through. The problems are compared as messages (the field and what is wrong).
+ */
+function assertNoNewV5Problems(view: unknown, patched: unknown): void {
+  if (v5Problem('ShoppingCart', patched) === undefined) return;
+  const before = new Set(v5Problems('ShoppingCart', view));
+  const added = v5Problems('ShoppingCart', patched).find((p) => !before.has(p));
+  if (added !== undefined) throw invalidShoppingCart(added);
+}
+
+/**
  * Applies a v5 PATCH body to the v5 view of a stored cart (TMF630: a patch applies to the
- * representation the client sees) and maps the result back to the canonical cart. The body is
+ * representation the client sees) and writes back into the stored cart only what the patch
+ * changed (write-back.ts): a patch that changes nothing gives the stored cart itself. The body is
  * checked against the served document first (a merge patch without @type is a 400), the patched
- * view against v5's ShoppingCart, and the result against v4's, so nothing unstorable is returned.
- * Totals are not recomputed here: the cart service prices what it stores.
+ * view against v5's ShoppingCart (no problem the view did not already have), and the result
+ * against v4's, so nothing unstorable is returned. Totals are not recomputed here: the cart
+ * service prices what it stores.
  */
 export function applyV5Patch(
   current: ShoppingCart,
@@ -173,11 +192,12 @@ export function applyV5Patch(
 ): ShoppingCart {
   const merge = mediaType === 'application/merge-patch+json' || mediaType === 'application/json';
   assertValidV5(merge ? 'ShoppingCart_MergePatch' : 'JsonPatchOperations', body, invalidPatch);
-  const view = toV5Cart(current, meta) as Json;
+  const view = toV5Cart(current, meta);
   assertMetadataUntouched(view, mediaType, body);
-  const patched = applyCartPatch(view as ShoppingCart, mediaType, body);
-  assertValidV5('ShoppingCart', patched, invalidShoppingCart);
-  const cart = fromV5Cart(patched);
+  const patched = applyCartPatch(view, mediaType, body, v5PatchDialect);
+  if (isDeepStrictEqual(view, patched)) return current;
+  assertNoNewV5Problems(view, patched);
+  const cart = applyChanges(current, fromV5Cart(view), fromV5Cart(patched));
   assertValidCart(cart);
   return cart;
 }

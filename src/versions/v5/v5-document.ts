@@ -6,6 +6,9 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import type { ArrayMembers } from '../../cart/patch-query.js';
+import type { PatchDialect } from '../../cart/patch.js';
+import { schemaErrorMessage } from '../../cart/validate-cart.js';
 import type { AppError } from '../../errors.js';
 import { v5 } from '../../spec/v5.js';
 import type { V5SchemaName } from './api-types.js';
@@ -17,32 +20,43 @@ const components = v5.document.components ?? {};
 const schemas: Record<string, SchemaObject> = components.schemas ?? {};
 const refPrefix = '#/components/schemas/';
 
-const ajv = new Ajv({ strict: false, allErrors: false, validateFormats: true });
-addFormats(ajv);
-for (const format of ['float', 'double', 'int32', 'int64', 'base64']) ajv.addFormat(format, true);
-ajv.addSchema({ $id: 'tmf663v5', components });
-
-const validators = new Map<string, ValidateFunction>();
-function validatorOf(name: V5SchemaName): ValidateFunction {
-  const known = validators.get(name);
-  if (known) return known;
-  const compiled = ajv.getSchema(`tmf663v5#/components/schemas/${name}`);
-  if (!compiled) throw new Error(`${name} missing from the v5 document`);
-  validators.set(name, compiled);
-  return compiled;
+/** An ajv over the document's components: the first error only, or (allErrors) every one. */
+function validatorsOf(allErrors: boolean): (name: V5SchemaName) => ValidateFunction {
+  const ajv = new Ajv({ strict: false, allErrors, validateFormats: true });
+  addFormats(ajv);
+  for (const format of ['float', 'double', 'int32', 'int64', 'base64']) ajv.addFormat(format, true);
+  ajv.addSchema({ $id: 'tmf663v5', components });
+  const validators = new Map<string, ValidateFunction>();
+  return (name) => {
+    const known = validators.get(name);
+    if (known) return known;
+    const compiled = ajv.getSchema(`tmf663v5#/components/schemas/${name}`);
+    if (!compiled) throw new Error(`${name} missing from the v5 document`);
+    validators.set(name, compiled);
+    return compiled;
+  };
 }
 
-const describe = (e: ErrorObject, what: string): string => {
-  const at = e.instancePath === '' ? what : e.instancePath.slice(1).replaceAll('/', '.');
-  return `${at} ${e.message ?? 'is invalid'}`;
-};
+const validatorOf = validatorsOf(false);
+/** Compiled on first use: only a patch of a cart that already breaks the v5 schema needs it. */
+let everyErrorValidatorOf: ((name: V5SchemaName) => ValidateFunction) | undefined;
+
+const describe = (errors: readonly ErrorObject[] | null | undefined): string[] =>
+  (errors ?? []).map((e) => schemaErrorMessage(e, 'the body'));
 
 /** The first problem of `value` against the v5 schema `name`, or undefined when it is valid. */
 export function v5Problem(name: V5SchemaName, value: unknown): string | undefined {
   const validate = validatorOf(name);
   if (validate(value)) return undefined;
-  const first = validate.errors?.[0];
-  return first ? describe(first, 'the body') : 'the body is invalid';
+  return describe(validate.errors)[0] ?? 'the body: is invalid';
+}
+
+/** Every problem of `value` against the v5 schema `name` (none when it is valid). */
+export function v5Problems(name: V5SchemaName, value: unknown): string[] {
+  if (validatorOf(name)(value)) return [];
+  everyErrorValidatorOf ??= validatorsOf(true);
+  const validate = everyErrorValidatorOf(name);
+  return validate(value) ? [] : describe(validate.errors);
 }
 
 /** Throws `refused(problem)`, naming the first offending field, when `value` is not a valid v5 `name`. */
@@ -164,3 +178,27 @@ export function fillRequiredTypes(name: V5SchemaName, value: unknown): unknown {
   if (node === undefined) throw new Error(`${name} missing from the v5 document`);
   return fill(value, { $ref: `${refPrefix}${name}` }, 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// What a patch of the v5 view needs to know of the document.
+
+const shoppingCartNode: SchemaObject = { $ref: `${refPrefix}ShoppingCart` };
+
+/** Which members of a v5 path are arrays, walked from v5's ShoppingCart (through $refs and allOf). */
+export const v5ArrayMembers: ArrayMembers = (keys) => {
+  let node: SchemaObject | undefined = shoppingCartNode;
+  return keys.map((key) => {
+    const declared = node === undefined ? undefined : flatten(node).properties[key];
+    const items = declared === undefined ? undefined : itemsOf(declared);
+    node = items ?? declared;
+    return declared === undefined ? undefined : items !== undefined;
+  });
+};
+
+const jsonPatchOps = schemas.JsonPatch?.properties?.op?.enum ?? [];
+
+/** v5's patch rules: its own array members, and `delete` on JSON Patch when its document lists it. */
+export const v5PatchDialect: PatchDialect = {
+  arrayMembers: v5ArrayMembers,
+  jsonPatchDelete: jsonPatchOps.includes('delete'),
+};

@@ -420,6 +420,48 @@ describe('TMF663 v5 beside v4', () => {
       }
     });
 
+    it('a v5 patch that changes nothing keeps a v4 cart as it was: same ETag, stored form untouched', async () => {
+      const v4 = {
+        ...v4Cart(),
+        relatedParty: [{ ...v4Cart().relatedParty[0], id: 'YY', partyOrPartyRole: { id: 'XX', href: 'hX' } }],
+      };
+      const created = await call(server, 'POST', '/shoppingCart', v4);
+      expect(created.status).to.equal(201);
+      const id = created.body.id as string;
+      const etag = created.headers.get('etag');
+      const noOps: [string, unknown][] = [
+        ['application/json-patch+json', []],
+        [
+          'application/merge-patch+json',
+          {
+            '@type': 'ShoppingCart',
+            relatedParty: (await v5call(server, 'GET', `/shoppingCart/${id}`)).body.relatedParty,
+          },
+        ],
+      ];
+      for (const [type, body] of noOps) {
+        const answer = await v5call(server, 'PATCH', `/shoppingCart/${id}`, body, { 'Content-Type': type });
+        expect(answer.status, type).to.equal(200);
+        expect(answer.headers.get('etag'), type).to.equal(etag);
+      }
+      const seen = await call(server, 'GET', `/shoppingCart/${id}`);
+      expect(seen.body).to.deep.equal(created.body);
+      // A change elsewhere leaves the related party's stored form as it was.
+      const named = await v5call(
+        server,
+        'PATCH',
+        `/shoppingCart/${id}`,
+        [{ op: 'add', path: '/name', value: 'n' }],
+        {
+          'Content-Type': 'application/json-patch+json',
+        },
+      );
+      expect(named.status).to.equal(200);
+      expect((await call(server, 'GET', `/shoppingCart/${id}`)).body.relatedParty).to.deep.equal(
+        v4.relatedParty,
+      );
+    });
+
     it('an ETag is made stale by a write through the other version (412 both ways)', async () => {
       const id = (await v5call(server, 'POST', '/shoppingCart', v5Cart())).body.id as string;
       const v5etag = (await v5call(server, 'GET', `/shoppingCart/${id}`)).headers.get('etag') ?? '';

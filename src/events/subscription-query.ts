@@ -56,7 +56,9 @@ export function parseSubscriptionQuery(query: string, apiVersion: ApiVersionName
       const names = value.split(',').map((v) => v.trim());
       for (const n of names) {
         if (!(eventTypes as readonly string[]).includes(n)) {
-          throw invalidSubscriptionQuery(`unknown eventType "${n}"; v4 has ${eventTypes.join(', ')}`);
+          throw invalidSubscriptionQuery(
+            `unknown eventType "${n}"; TMF663 (v4 and v5) has ${eventTypes.join(', ')}`,
+          );
         }
       }
       types = new Set([...(types ?? []), ...(names as EventType[])]);

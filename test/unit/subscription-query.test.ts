@@ -48,7 +48,10 @@ describe('events/subscription-query: parsing', () => {
   }
 
   const refused: [string, string][] = [
-    ['eventType=ShoppingCartUpdateEvent', 'unknown eventType "ShoppingCartUpdateEvent"; v4 has'],
+    [
+      'eventType=ShoppingCartUpdateEvent',
+      'unknown eventType "ShoppingCartUpdateEvent"; TMF663 (v4 and v5) has',
+    ],
     ['justText', '"justText" is not key=value'],
     ['=value', '"=value" is not key=value'],
     ['note=%E0%A4%A', '"note=%E0%A4%A" is not valid percent-encoding'],

@@ -6,6 +6,9 @@
  */
 import type { ShoppingCart } from '../../api-types.js';
 import { projectFields } from '../../query/evaluate.js';
+import type { ApiSpec } from '../../spec/document.js';
+import { v4 } from '../../spec/v4.js';
+import { v5 } from '../../spec/v5.js';
 import type { V5ShoppingCart } from './api-types.js';
 import { fillRequiredTypes } from './v5-document.js';
 
@@ -211,7 +214,14 @@ export function productToV5(p: unknown): unknown {
 // ---------------------------------------------------------------------------------------------
 // href: the server's URL of the cart, stored as the v4 resource's; the v5 view names the v5 one.
 
-const resourceOf = (version: string): string => `/tmf-api/shoppingCart/${version}/shoppingCart/`;
+/** Where a cart's URL sits on a version: its base path and the path of retrieveShoppingCart, up to `{id}`. */
+function cartsOf(spec: ApiSpec): string {
+  const route = spec.routes.find((r) => r.operations.some((o) => o.operationId === 'retrieveShoppingCart'));
+  if (route === undefined) throw new Error(`retrieveShoppingCart missing from the ${spec.version} document`);
+  return spec.basePath + route.path.slice(0, route.path.lastIndexOf('/') + 1);
+}
+const carts = { v4: cartsOf(v4), v5: cartsOf(v5) } as const;
+const resourceOf = (version: 'v4' | 'v5'): string => carts[version];
 
 /** The same URL on another version's base path, when it is the server's URL of a cart. */
 export function hrefOnVersion(href: unknown, from: 'v4' | 'v5', to: 'v4' | 'v5'): unknown {

@@ -200,7 +200,7 @@ const encodeSegment = (s: string): string => s.replaceAll('~', '~0').replaceAll(
 
 /**
  * The canonical JSON Pointer of a v5 one (RFC 6901). Patches are applied to the v5 view and
- * mapped back as a whole (cart-input.ts applyV5Patch), so this is for what names one attribute,
+ * mapped back by difference (cart-input.ts applyV5Patch), so this is for what names one attribute,
  * not for rewriting patches. A pointer into the metadata has no canonical form: undefined.
  */
 export function toCanonicalPointer(pointer: string): string | undefined {

@@ -42,7 +42,9 @@ const idOf = (v: unknown): unknown => (isRecord(v) ? v.id : undefined);
  * from none is new and taken as written.
  */
 function applyToElements(stored: unknown[], before: unknown[], after: unknown[]): unknown[] {
-  const origin: (number | undefined)[] = after.map((a, i) => (isDeepStrictEqual(before[i], a) ? i : undefined));
+  const origin: (number | undefined)[] = after.map((a, i) =>
+    isDeepStrictEqual(before[i], a) ? i : undefined,
+  );
   const used = new Set(origin.filter((o) => o !== undefined));
   const unused = new Map<string, number[]>();
   before.forEach((b, j) => {

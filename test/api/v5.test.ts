@@ -462,6 +462,57 @@ describe('TMF663 v5 beside v4', () => {
       );
     });
 
+    it("v5 patches: JSON Patch Query through partyOrPartyRole, the guide's == example, delete on JSON Patch", async () => {
+      const id = (await v5call(server, 'POST', '/shoppingCart', v5Cart('q1'))).body.id as string;
+      const query = { 'Content-Type': 'application/json-patch-query+json' };
+      const named = await v5call(
+        server,
+        'PATCH',
+        `/shoppingCart/${id}`,
+        [
+          {
+            op: 'replace',
+            path: '/relatedParty/partyOrPartyRole/name?relatedParty.partyOrPartyRole.id=q1',
+            value: 'N',
+          },
+        ],
+        query,
+      );
+      expect(named.status).to.equal(200);
+      expect(named.body.relatedParty[0].partyOrPartyRole.name).to.equal('N');
+      const item = { ...v5Cart().cartItem[0], id: '1203-100' };
+      const added = await v5call(
+        server,
+        'PATCH',
+        `/shoppingCart/${id}`,
+        [{ op: 'add', path: '/cartItem/-', value: item }],
+        {
+          'Content-Type': 'application/json-patch+json',
+        },
+      );
+      expect(added.body.cartItem).to.have.length(2);
+      const removed = await v5call(
+        server,
+        'PATCH',
+        `/shoppingCart/${id}`,
+        [{ op: 'delete', path: "/cartItem?cartItem.id=='1203-100' " }],
+        query,
+      );
+      expect(removed.status).to.equal(200);
+      expect(removed.body.cartItem.map((i: { id: string }) => i.id)).to.deep.equal(['1']);
+      const deleted = await v5call(
+        server,
+        'PATCH',
+        `/shoppingCart/${id}`,
+        [{ op: 'delete', path: '/contactMedium/0' }],
+        {
+          'Content-Type': 'application/json-patch+json',
+        },
+      );
+      expect(deleted.status).to.equal(200);
+      expect(deleted.body.contactMedium ?? []).to.deep.equal([]);
+    });
+
     it('an ETag is made stale by a write through the other version (412 both ways)', async () => {
       const id = (await v5call(server, 'POST', '/shoppingCart', v5Cart())).body.id as string;
       const v5etag = (await v5call(server, 'GET', `/shoppingCart/${id}`)).headers.get('etag') ?? '';

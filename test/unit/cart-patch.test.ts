@@ -22,7 +22,7 @@ const cart = (): Cart => ({
 });
 
 /** applyCartPatch, typed for the extension members. */
-const patched = (c: Cart, type: PatchMediaType, body: unknown): Cart => applyCartPatch(c, type, body) as Cart;
+const patched = (c: Cart, type: PatchMediaType, body: unknown): Cart => applyCartPatch(c, type, body);
 
 const merge: PatchMediaType = 'application/merge-patch+json';
 const jsonPatch: PatchMediaType = 'application/json-patch+json';

@@ -6,7 +6,8 @@
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createApp } from './app.js';
+import type { Express } from 'express';
+import { createApp, type AppDeps } from './app.js';
 import { newUlid } from './ids.js';
 import { createCartService } from './cart/cart-service.js';
 import type { Config } from './config/config.js';
@@ -66,22 +67,17 @@ function remoteDispatcher(nudge: () => void): Dispatcher {
   };
 }
 
-export async function startServer(
+type LogError = NonNullable<StartOptions['logError']>;
+
+/** The notifier of this process: a delivery thread, one in this thread, or one that only tells whoever delivers. */
+function createNotifier(
   config: Config,
-  rawStore: Store,
-  options: StartOptions = {},
-): Promise<RunningServer> {
-  const now = options.now ?? (() => new Date());
-  const newId = options.newId ?? newUlid;
-  const logger = options.logger ?? createLogger(config.process.logLevel);
-  const logError =
-    options.logError ??
-    ((err: unknown, context?: { requestId?: string | undefined }) => {
-      logger.error({ err, requestId: context?.requestId }, 'unexpected error');
-    });
-  const graceMs = options.graceMs ?? config.process.shutdownGraceMs;
-  const metrics = createMetrics(routeTemplate);
-  const store = metrics.instrumentStore(rawStore);
+  store: Store,
+  now: () => Date,
+  options: StartOptions,
+  report: { metrics: Metrics; logger: Logger; logError: LogError },
+): Dispatcher {
+  const { metrics, logger, logError } = report;
   const tuning = {
     maxAttempts: config.events.maxAttempts,
     timeoutMs: config.events.timeoutMs,
@@ -131,55 +127,22 @@ export async function startServer(
   };
   // Delivery runs in its own thread with its own store connection, so it never takes the API's
   // event loop; an in-memory database cannot be shared, so there it runs here (unit tests).
-  const dispatcher: Dispatcher = !config.events.dispatcher
+  return !config.events.dispatcher
     ? remoteDispatcher(options.remoteNudge ?? (() => undefined))
     : store.location
       ? startDispatchThread({ store, now, dispatcher: tuning, ...hooks })
       : createDispatcher({ store, now, ...tuning, ...hooks });
-  let draining = false;
-  const carts = createCartService({
-    store,
-    now,
-    newId,
-    roundingMode: config.carts.roundingMode,
-    cartTtlMs: config.carts.ttlMs,
-    maxDepth: config.http.jsonMaxDepth,
-    afterWrite: () => {
-      dispatcher.nudge();
-    },
-  });
-  const app = createApp({
-    store,
-    carts,
-    newId,
-    publicBaseUrl: config.http.publicBaseUrl,
-    bodyLimit: config.http.bodyLimit,
-    maxPageSize: config.http.maxPageSize,
-    validateResponses: options.validateResponses ?? false,
-    logError,
-    ...(config.auth.mode === 'jwt'
-      ? {
-          auth: {
-            jwksUrl: config.auth.jwksUrl,
-            secret: config.auth.secret,
-            issuer: config.auth.issuer,
-            audience: config.auth.audience,
-            ownerClaim: config.auth.ownerClaim,
-          },
-        }
-      : {}),
-    corsOrigins: config.http.corsOrigins,
-    trustProxy: config.http.trustProxy,
-    jsonMaxDepth: config.http.jsonMaxDepth,
-    rateLimitPerMin: config.http.rateLimitPerMin,
-    requestTimeoutMs: config.http.requestTimeoutMs,
-    idempotencyTtlMs: config.http.idempotencyTtlMs,
-    now,
-    logger,
-    metrics,
-    health: createHealth(store, () => draining),
-    subscriptions: createSubscriptionService({ store, newId }),
-  });
+}
+
+/** The auth options of the app: present only with AUTH_MODE=jwt. */
+function authOf(config: Config): Pick<AppDeps, 'auth'> {
+  if (config.auth.mode !== 'jwt') return {};
+  const { jwksUrl, secret, issuer, audience, ownerClaim } = config.auth;
+  return { auth: { jwksUrl, secret, issuer, audience, ownerClaim } };
+}
+
+/** The HTTP server on the configured port, with Node's limits and the draining behaviour set. */
+async function listen(app: Express, config: Config, draining: () => boolean): Promise<Server> {
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.http.port, config.http.host, (err?: Error) => {
       if (err) reject(err);
@@ -189,7 +152,7 @@ export async function startServer(
   // While draining, a keep-alive connection is closed as soon as its answer is out.
   server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
     res.once('finish', () => {
-      if (draining)
+      if (draining())
         setImmediate(() => {
           server.closeIdleConnections();
         });
@@ -211,6 +174,11 @@ export async function startServer(
   // Node's own limits: the whole request must arrive within the timeout, headers sooner.
   server.requestTimeout = config.http.requestTimeoutMs;
   server.headersTimeout = Math.min(60_000, config.http.requestTimeoutMs);
+  return server;
+}
+
+/** The periodic sweep of expired carts and idempotency keys. */
+function startPurge(config: Config, store: Store, now: () => Date, logger: Logger): NodeJS.Timeout {
   const purge = setInterval(() => {
     store.purgeExpired(now().getTime()).catch((err: unknown) => {
       logger.warn({ err }, 'purge of expired carts failed');
@@ -220,6 +188,84 @@ export async function startServer(
     });
   }, config.carts.purgeIntervalMs);
   purge.unref();
+  return purge;
+}
+
+/**
+ * Stops taking connections; idle keep-alive ones close now, busy ones when their answer is
+ * sent, and whatever is still running after the grace period is cut off. Then the notifier
+ * drains in what is left of the grace period.
+ */
+async function drain(server: Server, dispatcher: Dispatcher, graceMs: number, logger: Logger): Promise<void> {
+  const started = Date.now();
+  await new Promise<void>((resolve) => {
+    const force = setTimeout(() => {
+      logger.warn('grace period over: closing the connections still open');
+      server.closeAllConnections();
+    }, graceMs);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+  await dispatcher.stop(Math.max(0, graceMs - (Date.now() - started)));
+}
+
+export async function startServer(
+  config: Config,
+  rawStore: Store,
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  const now = options.now ?? (() => new Date());
+  const newId = options.newId ?? newUlid;
+  const logger = options.logger ?? createLogger(config.process.logLevel);
+  const logError =
+    options.logError ??
+    ((err: unknown, context?: { requestId?: string | undefined }) => {
+      logger.error({ err, requestId: context?.requestId }, 'unexpected error');
+    });
+  const graceMs = options.graceMs ?? config.process.shutdownGraceMs;
+  const metrics = createMetrics(routeTemplate);
+  const store = metrics.instrumentStore(rawStore);
+  const dispatcher = createNotifier(config, store, now, options, { metrics, logger, logError });
+  let draining = false;
+  const carts = createCartService({
+    store,
+    now,
+    newId,
+    roundingMode: config.carts.roundingMode,
+    cartTtlMs: config.carts.ttlMs,
+    maxDepth: config.http.jsonMaxDepth,
+    afterWrite: () => {
+      dispatcher.nudge();
+    },
+  });
+  const app = createApp({
+    store,
+    carts,
+    newId,
+    publicBaseUrl: config.http.publicBaseUrl,
+    bodyLimit: config.http.bodyLimit,
+    maxPageSize: config.http.maxPageSize,
+    validateResponses: options.validateResponses ?? false,
+    logError,
+    ...authOf(config),
+    corsOrigins: config.http.corsOrigins,
+    trustProxy: config.http.trustProxy,
+    jsonMaxDepth: config.http.jsonMaxDepth,
+    rateLimitPerMin: config.http.rateLimitPerMin,
+    requestTimeoutMs: config.http.requestTimeoutMs,
+    idempotencyTtlMs: config.http.idempotencyTtlMs,
+    now,
+    logger,
+    metrics,
+    health: createHealth(store, () => draining),
+    subscriptions: createSubscriptionService({ store, newId }),
+  });
+  const server = await listen(app, config, () => draining);
+  const purge = startPurge(config, store, now, logger);
   dispatcher.start();
   const port = (server.address() as AddressInfo).port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
@@ -236,22 +282,7 @@ export async function startServer(
       closing ??= (async () => {
         draining = true;
         clearInterval(purge);
-        const started = Date.now();
-        // Stop taking connections; idle keep-alive ones close now, busy ones when their answer
-        // is sent, and whatever is still running after the grace period is cut off.
-        await new Promise<void>((resolve) => {
-          const force = setTimeout(() => {
-            logger.warn('grace period over: closing the connections still open');
-            server.closeAllConnections();
-          }, graceMs);
-          force.unref();
-          server.close(() => {
-            clearTimeout(force);
-            resolve();
-          });
-          server.closeIdleConnections();
-        });
-        await dispatcher.stop(Math.max(0, graceMs - (Date.now() - started)));
+        await drain(server, dispatcher, graceMs, logger);
       })();
       return closing;
     },

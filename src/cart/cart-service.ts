@@ -5,21 +5,17 @@
  * through its interface. Clock and id generator are injected.
  */
 import type { ShoppingCart, ShoppingCartCreate } from '../api-types.js';
-import {
-  cartNotFound,
-  invalidValidFor,
-  keptChanging,
-  preconditionFailed,
-  VersionConflict,
-} from '../errors.js';
+import { cartNotFound, invalidValidFor } from '../errors.js';
 import { buildEvent, changedAttributes, type EventType } from '../events/build-event.js';
 import type { ListQuery } from '../query/ast.js';
 import { parseDateTime } from '../query/dates.js';
 import type { CartTimes, CartWrite, ListResult, Store, StoredCart } from '../store/store.js';
+import { keyedLock } from '../keyed-lock.js';
 import type { CartAccessPolicy } from './access-policy.js';
 import { applyCartPatch, type PatchMediaType } from './patch.js';
 import { priceCart, type RoundingMode } from './pricing/index.js';
 import { assertCartDepth, assertValidCart } from './validate-cart.js';
+import { loadCart, writeWithVersion } from './versioned-write.js';
 
 export interface CartServiceDeps {
   store: Store;
@@ -84,6 +80,34 @@ function assertValidPeriod(cart: ShoppingCart): void {
   }
 }
 
+/**
+ * A new cart as the server makes it from the client's: the server's id and href (a client id or
+ * href is ignored, api-rules: Create), '@type' ShoppingCart by default, validity from now for the
+ * cart TTL unless given. Not yet priced.
+ */
+function draftCart(
+  input: ShoppingCartCreate,
+  id: string,
+  hrefOf: (id: string) => string,
+  now: Date,
+  ttlMs: number,
+): ShoppingCart {
+  const { id: _id, href: _href, ...rest }: ShoppingCartCreate & { id?: unknown; href?: unknown } = input;
+  const validFor = {
+    startDateTime: input.validFor?.startDateTime ?? now.toISOString(),
+    endDateTime: input.validFor?.endDateTime ?? new Date(now.getTime() + ttlMs).toISOString(),
+  };
+  const draft: ShoppingCart = {
+    ...rest,
+    id,
+    href: hrefOf(id),
+    '@type': input['@type'] ?? 'ShoppingCart',
+    validFor,
+  };
+  assertValidPeriod(draft);
+  return draft;
+}
+
 export function createCartService(deps: CartServiceDeps): CartService {
   const { store } = deps;
   const maxAttempts = deps.maxPatchAttempts ?? 30;
@@ -105,147 +129,56 @@ export function createCartService(deps: CartServiceDeps): CartService {
     ),
   ];
 
-  const load = async (id: string): Promise<StoredCart> => {
-    const found = await store.getCart(id, deps.now().getTime());
-    if (!found) throw cartNotFound(id);
-    return found;
-  };
-
   /**
    * Writes to one cart run one after another within this process (a per-cart queue), in the
    * order they arrived: concurrent writers then never lose retry rounds to each other, and the
    * version-conflict retries are left for writers in other processes.
    */
-  const queues = new Map<string, Promise<unknown>>();
-  const serial = <T>(id: string, work: () => Promise<T>): Promise<T> => {
-    const before = queues.get(id) ?? Promise.resolve();
-    const mine = before.then(work, work);
-    const tail = mine.then(
-      () => undefined,
-      () => undefined,
-    );
-    queues.set(id, tail);
-    void tail.then(() => {
-      if (queues.get(id) === tail) queues.delete(id);
-    });
-    return mine;
-  };
-
-  /**
-   * A write that depends on the cart as it is (patch, delete): `decide` looks at the current cart
-   * and says what to write. With If-Match the client asked for that exact version, so any other
-   * is a 412 and nothing is written.
-   *
-   * A store that reads and writes in one transaction (store.updateCart: SQLite, whose writers
-   * take turns across processes too) gets the decision taken on the cart read first, and decides
-   * again inside the transaction only if the cart changed meanwhile: concurrent writers never
-   * conflict there. Otherwise optimistic concurrency: the write is conditional on the version
-   * read, and a VersionConflict (someone else wrote first) reads and decides again, up to
-   * maxAttempts, then 409.
-   */
-  const withVersion = async (
+  const serial = keyedLock();
+  const writer = { store, now: deps.now, maxAttempts, wrote };
+  const withVersion = (
     id: string,
     ifMatch: number | undefined,
     access: CartAccessPolicy | undefined,
     decide: (current: StoredCart) => CartWrite,
-  ): Promise<StoredCart> => {
-    const checked = (current: StoredCart): CartWrite => {
-      if (access && !access.canSee(current.doc)) throw cartNotFound(id);
-      if (ifMatch !== undefined && current.version !== ifMatch) throw preconditionFailed(id);
-      return decide(current);
-    };
-    if (store.updateCart) {
-      const read = await load(id);
-      const planned = checked(read);
-      const { cart, written } = await store.updateCart(id, deps.now().getTime(), (current) =>
-        current.version === read.version ? planned : checked(current),
-      );
-      if (written !== 'none') wrote();
-      return cart;
-    }
-    for (let attempt = 1; ; attempt++) {
-      const current = await load(id);
-      const change = checked(current);
-      try {
-        switch (change.kind) {
-          case 'none':
-            return current;
-          case 'replace': {
-            const stored = await store.replaceCart(
-              id,
-              current.version,
-              change.doc,
-              change.meta,
-              change.events,
-            );
-            wrote();
-            return stored;
-          }
-          case 'delete':
-            if (!(await store.deleteCart(id, current.version, deps.now().getTime(), change.events)))
-              throw cartNotFound(id);
-            wrote();
-            return current;
-        }
-      } catch (e) {
-        if (!(e instanceof VersionConflict)) throw e;
-        if (ifMatch !== undefined) throw preconditionFailed(id);
-        if (attempt >= maxAttempts) throw keptChanging(id);
-      }
-    }
-  };
+  ): Promise<StoredCart> => serial(id, () => writeWithVersion(writer, id, ifMatch, access, decide));
 
   const patchWith: CartService['patchWith'] = (id, apply, ifMatch, ctx) =>
-    serial(id, () =>
-      withVersion(id, ifMatch, ctx.access, (current): CartWrite => {
-        const patched = apply(current);
-        ctx.access?.assertMayStore(patched);
-        assertCartDepth(patched, deps.maxDepth);
-        assertValidCart(patched);
-        const cart = priceCart(patched, { rounding: deps.roundingMode });
-        const changed = changedAttributes(current.doc, cart);
-        if (changed.length === 0) return { kind: 'none' };
-        const nowIso = deps.now().toISOString();
-        return {
-          kind: 'replace',
-          doc: cart,
-          meta: { now: nowIso, expiresAt: ms(cart.validFor?.endDateTime) },
-          events: events(
-            'ShoppingCartAttributeValueChangeEvent',
-            cart,
-            ctx,
-            nowIso,
-            { createdAt: current.createdAt, updatedAt: nowIso },
-            changed.join(','),
-          ),
-        };
-      }),
-    );
+    withVersion(id, ifMatch, ctx.access, (current): CartWrite => {
+      const patched = apply(current);
+      ctx.access?.assertMayStore(patched);
+      assertCartDepth(patched, deps.maxDepth);
+      assertValidCart(patched);
+      const cart = priceCart(patched, { rounding: deps.roundingMode });
+      const changed = changedAttributes(current.doc, cart);
+      if (changed.length === 0) return { kind: 'none' };
+      const nowIso = deps.now().toISOString();
+      return {
+        kind: 'replace',
+        doc: cart,
+        meta: { now: nowIso, expiresAt: ms(cart.validFor?.endDateTime) },
+        events: events(
+          'ShoppingCartAttributeValueChangeEvent',
+          cart,
+          ctx,
+          nowIso,
+          { createdAt: current.createdAt, updatedAt: nowIso },
+          changed.join(','),
+        ),
+      };
+    });
 
   return {
     async create(request, hrefOf, ctx) {
       const input = ctx.access ? ctx.access.forCreate(request) : request;
       const now = deps.now();
       const nowIso = now.toISOString();
-      const id = deps.newId();
-      // A client id or href is ignored: both are the server's (api-rules: Create).
-      const { id: _id, href: _href, ...rest } = input as ShoppingCart;
-      const validFor = {
-        startDateTime: input.validFor?.startDateTime ?? nowIso,
-        endDateTime: input.validFor?.endDateTime ?? new Date(now.getTime() + deps.cartTtlMs).toISOString(),
-      };
-      const draft: ShoppingCart = {
-        ...rest,
-        id,
-        href: hrefOf(id),
-        '@type': input['@type'] ?? 'ShoppingCart',
-        validFor,
-      };
-      assertValidPeriod(draft);
-      const cart = priceCart(draft, { rounding: deps.roundingMode });
+      const cart = priceCart(draftCart(input, deps.newId(), hrefOf, now, deps.cartTtlMs), {
+        rounding: deps.roundingMode,
+      });
       const stored = await store.createCart(
         cart,
-        { now: nowIso, expiresAt: ms(validFor.endDateTime) },
+        { now: nowIso, expiresAt: ms(cart.validFor?.endDateTime) },
         events('ShoppingCartCreateEvent', cart, ctx, nowIso, { createdAt: nowIso, updatedAt: nowIso }),
       );
       wrote();
@@ -253,7 +186,7 @@ export function createCartService(deps: CartServiceDeps): CartService {
     },
 
     async get(id, access) {
-      const cart = await load(id);
+      const cart = await loadCart(store, deps.now, id);
       if (access && !access.canSee(cart.doc)) throw cartNotFound(id);
       return cart;
     },
@@ -272,17 +205,12 @@ export function createCartService(deps: CartServiceDeps): CartService {
       patchWith(id, (current) => applyCartPatch(current.doc, mediaType, body), ifMatch, ctx),
 
     remove: async (id, ifMatch, ctx) => {
-      await serial(id, () =>
-        withVersion(id, ifMatch, ctx.access, (current): CartWrite => {
-          const nowIso = deps.now().toISOString();
-          const { createdAt, updatedAt } = current;
-          const deleted = events('ShoppingCartDeleteEvent', current.doc, ctx, nowIso, {
-            createdAt,
-            updatedAt,
-          });
-          return { kind: 'delete', events: deleted };
-        }),
-      );
+      await withVersion(id, ifMatch, ctx.access, (current): CartWrite => {
+        const nowIso = deps.now().toISOString();
+        const { createdAt, updatedAt } = current;
+        const deleted = events('ShoppingCartDeleteEvent', current.doc, ctx, nowIso, { createdAt, updatedAt });
+        return { kind: 'delete', events: deleted };
+      });
     },
   };
 }

@@ -121,6 +121,107 @@ const bodyText = (chunk: unknown): string =>
 /** How a request holding a key ended, for the requests of this process that waited for it. */
 type Outcome = { answer: RememberedAnswer } | { error: AppError } | { retry: true };
 
+/** A key this request holds: whose, which, the token of its claim, and when the claim's lease ends. */
+interface Holding {
+  scope: string;
+  key: string;
+  token: string;
+  leaseEnd: number;
+}
+
+/**
+ * Gives a key up. The failure that makes a request give its key up may keep the store from
+ * taking the release too (the SQLite write lock still held by another process): then the
+ * release is tried again in the background, every 250 ms, until it is taken or the lease ends
+ * anyway; the answer does not wait for it, and retries meanwhile get 409 with Retry-After.
+ */
+async function release(options: IdempotencyOptions, { scope, key, token, leaseEnd }: Holding): Promise<void> {
+  const { store } = options;
+  try {
+    await store.releaseIdempotencyKey(scope, key, token);
+  } catch {
+    const again = (): void => {
+      if (options.now().getTime() >= leaseEnd) return;
+      store.releaseIdempotencyKey(scope, key, token).catch(() => {
+        setTimeout(again, 250).unref();
+      });
+    };
+    setTimeout(again, 250).unref();
+  }
+}
+
+/**
+ * What the answer about to be sent means for the key: the outcome for the requests waiting for
+ * it, and what to write to the store (`settle`) before the answer goes out.
+ */
+function concludeHolding(
+  options: IdempotencyOptions,
+  holding: Holding,
+  res: Response,
+  body: unknown,
+): { outcome: Outcome; settle: () => Promise<unknown> } {
+  const status = res.statusCode;
+  if (status >= 200 && status < 300) {
+    const headers: Record<string, string> = {};
+    for (const name of keptHeaders) {
+      const value = res.getHeader(name);
+      if (value !== undefined) headers[name] = String(value);
+    }
+    const answer: RememberedAnswer = { status, headers, body: bodyText(body) };
+    const expiresAt = options.now().getTime() + options.retentionMs;
+    const { scope, key, token } = holding;
+    return {
+      outcome: { answer },
+      settle: () => options.store.completeIdempotencyKey(scope, key, token, answer, expiresAt),
+    };
+  }
+  if (status < 500 || (res.locals.error as AppError | undefined)?.nothingStored === true) {
+    // A 4xx created nothing; nor did a 5xx whose error says so where it was raised (the
+    // SQLite lock timeout before the transaction began): a retry runs afresh at once.
+    return { outcome: { retry: true }, settle: () => release(options, holding) };
+  }
+  return {
+    outcome: { error: inUse('The first request with this Idempotency-Key failed; retry later') },
+    settle: () => Promise.resolve(),
+  };
+}
+
+/**
+ * Lets the request run while holding the key: its answer is stored (2xx) before it is sent,
+ * or the key given up (4xx) or kept until its lease ends (5xx); `finish` runs either way.
+ */
+function runHolding(
+  options: IdempotencyOptions,
+  holding: Holding,
+  res: Response,
+  next: NextFunction,
+  finish: (outcome: Outcome) => void,
+): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => Response;
+  res.end = ((...args: unknown[]) => {
+    res.end = end as Response['end'];
+    const { outcome, settle } = concludeHolding(options, holding, res, args[0]);
+    // The answer goes out whatever happens to the record: if storing it failed, the created
+    // resource is still real and the caller should hear about it; the key then stays taken
+    // until its lease ends, so a retry meanwhile gets 409 instead of a second resource.
+    settle()
+      .catch(() => undefined)
+      .finally(() => {
+        finish(outcome);
+        end(...args);
+      });
+    return res;
+  }) as Response['end'];
+  // A request that ends without an answer (the connection dropped and nothing was sent) must
+  // not keep the requests waiting for it; finishing twice is harmless.
+  res.once('close', () => {
+    finish({
+      error: inUse('The first request with this Idempotency-Key ended without an answer; retry later'),
+    });
+  });
+  next();
+}
+
 export function idempotency(options: IdempotencyOptions): RequestHandler {
   const { store } = options;
   /**
@@ -128,85 +229,6 @@ export function idempotency(options: IdempotencyOptions): RequestHandler {
    * take its outcome: its answer, its refusal, or (it created nothing) another round.
    */
   const inFlight = new Map<string, { fingerprint: string; done: Promise<Outcome> }>();
-
-  /**
-   * Gives a key up. The failure that makes a request give its key up may keep the store from
-   * taking the release too (the SQLite write lock still held by another process): then the
-   * release is tried again in the background, every 250 ms, until it is taken or the lease ends
-   * anyway; the answer does not wait for it, and retries meanwhile get 409 with Retry-After.
-   */
-  const release = async (scope: string, key: string, token: string, leaseEnd: number): Promise<void> => {
-    try {
-      await store.releaseIdempotencyKey(scope, key, token);
-    } catch {
-      const again = (): void => {
-        if (options.now().getTime() >= leaseEnd) return;
-        store.releaseIdempotencyKey(scope, key, token).catch(() => {
-          setTimeout(again, 250).unref();
-        });
-      };
-      setTimeout(again, 250).unref();
-    }
-  };
-
-  /**
-   * Lets the request run while holding the key: its answer is stored (2xx) before it is sent,
-   * or the key given up (4xx) or kept until its lease ends (5xx); `finish` runs either way.
-   */
-  const runHolding = (
-    res: Response,
-    next: NextFunction,
-    scope: string,
-    key: string,
-    token: string,
-    leaseEnd: number,
-    finish: (outcome: Outcome) => void,
-  ): void => {
-    const end = res.end.bind(res) as (...args: unknown[]) => Response;
-    res.end = ((...args: unknown[]) => {
-      res.end = end as Response['end'];
-      const status = res.statusCode;
-      let outcome: Outcome;
-      let settle: () => Promise<unknown>;
-      if (status >= 200 && status < 300) {
-        const headers: Record<string, string> = {};
-        for (const name of keptHeaders) {
-          const value = res.getHeader(name);
-          if (value !== undefined) headers[name] = String(value);
-        }
-        const answer: RememberedAnswer = { status, headers, body: bodyText(args[0]) };
-        const expiresAt = options.now().getTime() + options.retentionMs;
-        outcome = { answer };
-        settle = () => store.completeIdempotencyKey(scope, key, token, answer, expiresAt);
-      } else if (status < 500 || (res.locals.error as AppError | undefined)?.nothingStored === true) {
-        // A 4xx created nothing; nor did a 5xx whose error says so where it was raised (the
-        // SQLite lock timeout before the transaction began): a retry runs afresh at once.
-        outcome = { retry: true };
-        settle = () => release(scope, key, token, leaseEnd);
-      } else {
-        outcome = { error: inUse('The first request with this Idempotency-Key failed; retry later') };
-        settle = () => Promise.resolve();
-      }
-      // The answer goes out whatever happens to the record: if storing it failed, the created
-      // resource is still real and the caller should hear about it; the key then stays taken
-      // until its lease ends, so a retry meanwhile gets 409 instead of a second resource.
-      settle()
-        .catch(() => undefined)
-        .finally(() => {
-          finish(outcome);
-          end(...args);
-        });
-      return res;
-    }) as Response['end'];
-    // A request that ends without an answer (the connection dropped and nothing was sent) must
-    // not keep the requests waiting for it; finishing twice is harmless.
-    res.once('close', () => {
-      finish({
-        error: inUse('The first request with this Idempotency-Key ended without an answer; retry later'),
-      });
-    });
-    next();
-  };
 
   const handle = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     // The operations a key applies to: the creating ones whose document declares the header.
@@ -264,7 +286,7 @@ export function idempotency(options: IdempotencyOptions): RequestHandler {
         throw e;
       }
       if (claim.claimed) {
-        runHolding(res, next, scope, key, token, lease, finish);
+        runHolding(options, { scope, key, token, leaseEnd: lease }, res, next, finish);
         return;
       }
       const { record } = claim;

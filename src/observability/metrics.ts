@@ -49,91 +49,82 @@ export function routeTemplater(mounts: readonly RouteTemplates[]): (url: string)
   };
 }
 
-/** `routeTemplate` labels each request's duration with its route template (src/http/served-apis.ts). */
-export function createMetrics(routeTemplate: (url: string) => string): Metrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+/** The counters and histograms the server updates, on `registry`. */
+function instruments(registry: Registry) {
+  const counter = <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
+  return {
+    httpDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration by method, route template and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    cartsCreated: counter('tmf663_carts_created_total', 'Shopping carts created'),
+    cartsUpdated: counter('tmf663_carts_updated_total', 'Shopping cart updates committed'),
+    cartsDeleted: counter('tmf663_carts_deleted_total', 'Shopping carts deleted'),
+    cartsPurged: counter('tmf663_carts_purged_total', 'Expired shopping carts purged'),
+    storeDuration: new Histogram({
+      name: 'tmf663_store_operation_duration_seconds',
+      help: 'Store operation duration by operation and outcome',
+      labelNames: ['operation', 'outcome'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers: [registry],
+    }),
+    deliveries: counter(
+      'tmf663_notification_deliveries_total',
+      'Notifications delivered (2xx from the listener)',
+      ['eventType'] as const,
+    ),
+    retries: counter(
+      'tmf663_notification_retries_total',
+      'Notification attempts that failed and were scheduled again',
+      ['eventType'] as const,
+    ),
+    deadLetters: counter(
+      'tmf663_notification_dead_letters_total',
+      'Notifications given up: after the last attempt, or set aside by the per-subscriber backlog cap',
+      ['eventType', 'reason'] as const,
+    ),
+    latency: new Histogram({
+      name: 'tmf663_notification_delivery_latency_seconds',
+      help: "From the event's time (the write) to the subscriber's 2xx answer, per subscription",
+      labelNames: ['subscription'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+  };
+}
+type Instruments = ReturnType<typeof instruments>;
 
-  const httpDuration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP request duration by method, route template and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [registry],
-  });
-  const cartsCreated = new Counter({
-    name: 'tmf663_carts_created_total',
-    help: 'Shopping carts created',
-    registers: [registry],
-  });
-  const cartsUpdated = new Counter({
-    name: 'tmf663_carts_updated_total',
-    help: 'Shopping cart updates committed',
-    registers: [registry],
-  });
-  const cartsDeleted = new Counter({
-    name: 'tmf663_carts_deleted_total',
-    help: 'Shopping carts deleted',
-    registers: [registry],
-  });
-  const cartsPurged = new Counter({
-    name: 'tmf663_carts_purged_total',
-    help: 'Expired shopping carts purged',
-    registers: [registry],
-  });
-  const storeDuration = new Histogram({
-    name: 'tmf663_store_operation_duration_seconds',
-    help: 'Store operation duration by operation and outcome',
-    labelNames: ['operation', 'outcome'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
-    registers: [registry],
-  });
-  const deliveries = new Counter({
-    name: 'tmf663_notification_deliveries_total',
-    help: 'Notifications delivered (2xx from the listener)',
-    labelNames: ['eventType'] as const,
-    registers: [registry],
-  });
-  const retries = new Counter({
-    name: 'tmf663_notification_retries_total',
-    help: 'Notification attempts that failed and were scheduled again',
-    labelNames: ['eventType'] as const,
-    registers: [registry],
-  });
-  const deadLetters = new Counter({
-    name: 'tmf663_notification_dead_letters_total',
-    help: 'Notifications given up: after the last attempt, or set aside by the per-subscriber backlog cap',
-    labelNames: ['eventType', 'reason'] as const,
-    registers: [registry],
-  });
-  const latency = new Histogram({
-    name: 'tmf663_notification_delivery_latency_seconds',
-    help: "From the event's time (the write) to the subscriber's 2xx answer, per subscription",
-    labelNames: ['subscription'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-    registers: [registry],
-  });
-  let instrumented: Store | undefined;
+/**
+ * The gauges read from the store at scrape time (exact whichever process delivers); `store` is
+ * the instrumented store once there is one. A store that is down keeps the last values rather
+ * than fail the scrape (/ready says so).
+ */
+function storeGauges(registry: Registry, store: () => Store | undefined): void {
   new Gauge({
     name: 'tmf663_notification_queue_depth',
     help: 'Notifications waiting for delivery',
     registers: [registry],
     async collect() {
-      if (!instrumented) return;
+      const s = store();
+      if (!s) return;
       try {
-        this.set(await instrumented.pendingDeliveries());
+        this.set(await s.pendingDeliveries());
       } catch {
-        // The store is down: /ready says so; keep the last value rather than fail the scrape.
+        // The store is down.
       }
     },
   });
 
-  // Per subscriber, read from the store at scrape time (exact whichever process delivers). The
-  // two gauges are collected together; they share one read of the backlog.
+  // Per subscriber: the two gauges are collected together; they share one read of the backlog.
   let backlogRead: Promise<SubscriberBacklog[]> | undefined;
   const readBacklog = (): Promise<SubscriberBacklog[]> => {
-    if (!instrumented) return Promise.resolve([]);
-    backlogRead ??= instrumented.backlog().finally(() => {
+    const s = store();
+    if (!s) return Promise.resolve([]);
+    backlogRead ??= s.backlog().finally(() => {
       setImmediate(() => {
         backlogRead = undefined;
       });
@@ -151,7 +142,7 @@ export function createMetrics(routeTemplate: (url: string) => string): Metrics {
         this.reset();
         for (const r of rows) this.set({ subscription: r.subscriptionId }, r.pending);
       } catch {
-        // The store is down: /ready says so.
+        // The store is down.
       }
     },
   });
@@ -170,7 +161,7 @@ export function createMetrics(routeTemplate: (url: string) => string): Metrics {
           if (!Number.isNaN(t)) this.set({ subscription: r.subscriptionId }, Math.max(0, (now - t) / 1000));
         }
       } catch {
-        // as above
+        // The store is down.
       }
     },
   });
@@ -180,96 +171,110 @@ export function createMetrics(routeTemplate: (url: string) => string): Metrics {
     labelNames: ['kind'] as const,
     registers: [registry],
     async collect() {
-      if (!instrumented) return;
+      const s = store();
+      if (!s) return;
       try {
-        const counts = await instrumented.eventRecordCounts();
+        const counts = await s.eventRecordCounts();
         for (const [kind, n] of Object.entries(counts) as [string, number][]) this.set({ kind }, n);
       } catch {
-        // as above
+        // The store is down.
       }
     },
   });
+}
 
-  const httpMetrics: RequestHandler = (req, res, next) => {
-    const end = httpDuration.startTimer();
-    res.once('close', () => {
-      end({ method: req.method, route: routeTemplate(req.originalUrl), status: String(res.statusCode) });
-    });
-    next();
-  };
-
-  const afterWrite: Partial<Record<keyof Store, (result: unknown) => void>> = {
+/** What each writing store method adds to the cart counters, from its result. */
+function cartCounts(m: Instruments): Partial<Record<keyof Store, (result: unknown) => void>> {
+  return {
     createCart: () => {
-      cartsCreated.inc();
+      m.cartsCreated.inc();
     },
     replaceCart: () => {
-      cartsUpdated.inc();
+      m.cartsUpdated.inc();
     },
     deleteCart: (gone) => {
-      if (gone === true) cartsDeleted.inc();
+      if (gone === true) m.cartsDeleted.inc();
     },
     updateCart: (result) => {
       const { written } = result as { written: string };
-      if (written === 'replace') cartsUpdated.inc();
-      if (written === 'delete') cartsDeleted.inc();
+      if (written === 'replace') m.cartsUpdated.inc();
+      if (written === 'delete') m.cartsDeleted.inc();
     },
     purgeExpired: (count) => {
-      if (typeof count === 'number' && count > 0) cartsPurged.inc(count);
+      if (typeof count === 'number' && count > 0) m.cartsPurged.inc(count);
     },
   };
+}
 
-  const instrumentStore = (store: Store): Store => {
-    const wrapped = new Map<PropertyKey, unknown>();
-    const proxy = new Proxy(store, {
-      get(target, prop, receiver) {
-        const value: unknown = Reflect.get(target, prop, receiver);
-        if (typeof value !== 'function' || typeof prop !== 'string') return value;
-        let w = wrapped.get(prop);
-        if (!w) {
-          const fn = value as (...args: unknown[]) => unknown;
-          const counted = afterWrite[prop as keyof Store];
-          // Keeps a method's shape: a promise is timed when it settles, a plain value at once.
-          w = (...args: unknown[]): unknown => {
-            const end = storeDuration.startTimer({ operation: prop });
-            const ok = (result: unknown): unknown => {
-              end({ outcome: 'ok' });
-              counted?.(result);
-              return result;
-            };
-            const failed = (e: unknown): never => {
-              end({ outcome: 'error' });
-              throw e;
-            };
-            let result: unknown;
-            try {
-              result = fn.apply(target, args);
-            } catch (e) {
-              return failed(e);
-            }
-            return result instanceof Promise ? result.then(ok, failed) : ok(result);
+/** The store with every method timed (storeDuration) and its writes counted. */
+function timedStore(store: Store, m: Instruments): Store {
+  const counts = cartCounts(m);
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      let w = wrapped.get(prop);
+      if (!w) {
+        const fn = value as (...args: unknown[]) => unknown;
+        const counted = counts[prop as keyof Store];
+        // Keeps a method's shape: a promise is timed when it settles, a plain value at once.
+        w = (...args: unknown[]): unknown => {
+          const end = m.storeDuration.startTimer({ operation: prop });
+          const ok = (result: unknown): unknown => {
+            end({ outcome: 'ok' });
+            counted?.(result);
+            return result;
           };
-          wrapped.set(prop, w);
-        }
-        return w;
-      },
-    });
-    instrumented = proxy;
-    return proxy;
-  };
+          const failed = (e: unknown): never => {
+            end({ outcome: 'error' });
+            throw e;
+          };
+          let result: unknown;
+          try {
+            result = fn.apply(target, args);
+          } catch (e) {
+            return failed(e);
+          }
+          return result instanceof Promise ? result.then(ok, failed) : ok(result);
+        };
+        wrapped.set(prop, w);
+      }
+      return w;
+    },
+  });
+}
+
+/** `routeTemplate` labels each request's duration with its route template (src/http/served-apis.ts). */
+export function createMetrics(routeTemplate: (url: string) => string): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const m = instruments(registry);
+  let instrumented: Store | undefined;
+  storeGauges(registry, () => instrumented);
 
   return {
     registry,
-    httpMetrics,
-    instrumentStore,
+    httpMetrics: (req, res, next) => {
+      const end = m.httpDuration.startTimer();
+      res.once('close', () => {
+        end({ method: req.method, route: routeTemplate(req.originalUrl), status: String(res.statusCode) });
+      });
+      next();
+    },
+    instrumentStore: (store) => {
+      instrumented = timedStore(store, m);
+      return instrumented;
+    },
     delivered: (d, latencyMs) => {
-      deliveries.inc({ eventType: d.eventType });
-      if (latencyMs !== undefined) latency.observe({ subscription: d.subscriptionId }, latencyMs / 1000);
+      m.deliveries.inc({ eventType: d.eventType });
+      if (latencyMs !== undefined) m.latency.observe({ subscription: d.subscriptionId }, latencyMs / 1000);
     },
     retried: (d) => {
-      retries.inc({ eventType: d.eventType });
+      m.retries.inc({ eventType: d.eventType });
     },
     deadLettered: (d, reason) => {
-      deadLetters.inc({ eventType: d.eventType, reason });
+      m.deadLetters.inc({ eventType: d.eventType, reason });
     },
   };
 }

@@ -6,7 +6,7 @@
 import type { Collection, Db, Filter } from 'mongodb';
 import type { CartTimes, Delivery, IdempotencyRecord, OutboxRecord } from '../store.js';
 import { decodeDocument, encodeDocument, type JsonObject } from './encoding.js';
-import type { KeyedLock } from './keyed-lock.js';
+import type { KeyedLock } from '../../keyed-lock.js';
 
 export interface PendingEvent {
   eventId: string;

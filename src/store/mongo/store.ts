@@ -32,8 +32,9 @@
  * atomic and the version filter alone protects any number of processes.
  *
  * The parts: encoding.ts (the document layout) and filter.ts (the query compiler), documents.ts
- * (collections and shared state), errors.ts, setup.ts (connecting, indexes), keyed-lock.ts,
- * carts.ts and list.ts, outbox.ts (routing), deliveries.ts, subscriptions.ts, idempotency.ts.
+ * (collections and shared state), errors.ts, setup.ts (connecting, indexes), carts.ts and
+ * list.ts, outbox.ts (routing), deliveries.ts, subscriptions.ts, idempotency.ts; the write lock
+ * is src/keyed-lock.ts.
  */
 import { MongoClient } from 'mongodb';
 import type { Store } from '../store.js';
@@ -51,7 +52,7 @@ import type {
 } from './documents.js';
 import { guard, isUnavailable, unavailable } from './errors.js';
 import { idempotencyMethods } from './idempotency.js';
-import { keyedLock, type KeyedLock } from './keyed-lock.js';
+import { keyedLock, type KeyedLock } from '../../keyed-lock.js';
 import { connect, createIndexes } from './setup.js';
 import { subscriptionMethods } from './subscriptions.js';
 

@@ -2,8 +2,9 @@
 export type KeyedLock = <T>(key: string, fn: () => Promise<T>) => Promise<T>;
 
 /**
- * Runs `fn` after every earlier call with the same key has finished (see the comment on
- * FerretDB in store.ts). Keys are forgotten once their queue is empty.
+ * Runs `fn` after every earlier call with the same key has finished, whether that call succeeded
+ * or failed. Keys are forgotten once their queue is empty. Used by the cart service (writes to
+ * one cart in arrival order) and the MongoDB store (its per-cart write lock, for FerretDB).
  */
 export function keyedLock(): KeyedLock {
   const tails = new Map<string, Promise<void>>();

@@ -50,13 +50,15 @@ export type Handler<Ops, K extends keyof Ops> = (
 /** One handler per operation of the document: leaving one out is a type error. */
 export type Handlers<Ops> = { [K in OperationId<Ops>]: Handler<Ops, K> };
 
-/** What handlers are built from (per app). */
-export interface HandlerContext {
+/** What handlers are built from (per app), for a version whose generated operations are Ops. */
+export interface HandlerContext<Ops> {
   carts: CartService;
   subscriptions: SubscriptionService;
   maxPageSize: number;
   /** The version's absolute base URL: PUBLIC_BASE_URL when set, else the request's protocol and host. */
   apiUrl(req: Request): string;
+  /** The path of one of the version's operations, from its route table (`/shoppingCart`). */
+  pathOf(operationId: OperationId<Ops>): string;
 }
 
 export interface ApiVersion<Ops> {
@@ -67,5 +69,5 @@ export interface ApiVersion<Ops> {
   title: string;
   /** The media type of its JSON answers, errors included. */
   jsonType: string;
-  handlers(context: HandlerContext): Handlers<Ops>;
+  handlers(context: HandlerContext<Ops>): Handlers<Ops>;
 }

@@ -65,9 +65,9 @@ export const principalOf = (req: Request): Principal | undefined => principals.g
  */
 export function requiredScopes(match: MatchedOperation | undefined): readonly string[] {
   if (match === undefined) return [scopes.admin];
-  const { route, operation } = match;
+  const { operation } = match;
   if (operation.scopes.length > 0) return operation.scopes;
-  if (/^\/hub(\/|$)/.test(route.path)) return [scopes.hub];
+  if (operation.hub) return [scopes.hub];
   return [operation.method === 'get' || operation.method === 'head' ? scopes.read : scopes.write];
 }
 

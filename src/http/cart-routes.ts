@@ -16,7 +16,8 @@ import type { Handler, HandlerContext, Handlers } from './api-version.js';
 import { principalOf } from './auth.js';
 import { jsonType } from './errors.js';
 
-type CartOperations =
+/** The ShoppingCart operations, alike by name on every version. */
+export type CartOperations =
   | 'createShoppingCart'
   | 'listShoppingCart'
   | 'retrieveShoppingCart'
@@ -73,17 +74,35 @@ export function notModified(req: Request, res: Response, cart: StoredCart): bool
   return true;
 }
 
+/** A write to the cart the request names: its id, who asks, and the version If-Match makes it conditional on. */
+export async function cartWrite(
+  service: CartService,
+  req: Request<{ id: string }>,
+): Promise<{ id: string; ctx: Required<RequestContext>; ifMatch: number | undefined }> {
+  const id = req.params.id;
+  const ctx = context(req);
+  return { id, ctx, ifMatch: await ifMatchVersion(req, () => service.get(id, ctx.access)) };
+}
+
 /** DELETE /shoppingCart/{id}, alike on every version: 204, or 412 when If-Match names another version. */
 export async function deleteCart(
   service: CartService,
   req: Request<{ id: string }>,
   res: Response,
 ): Promise<void> {
-  const id = req.params.id;
-  const ctx = context(req);
-  const ifMatch = await ifMatchVersion(req, () => service.get(id, ctx.access));
+  const { id, ctx, ifMatch } = await cartWrite(service, req);
   await service.remove(id, ifMatch, ctx);
   res.status(204).end();
+}
+
+/**
+ * The paging headers of a list, and its status: 200 only when the body holds every match
+ * (TMF630; the CTK requires 200 for an unpaged list), else 206.
+ */
+export function pageStatus(res: Response, total: number, count: number): 200 | 206 {
+  res.setHeader('X-Total-Count', String(total));
+  res.setHeader('X-Result-Count', String(count));
+  return count < total ? 206 : 200;
 }
 
 /** The app setting that turns response validation on (tests); app.ts sets it. */
@@ -105,9 +124,12 @@ function sendJsonText(req: Request, res: Response, status: number, text: string)
   res.end(text);
 }
 
-export function cartHandlers(options: HandlerContext): Pick<Handlers<operations>, CartOperations> {
+export function cartHandlers(
+  options: HandlerContext<operations>,
+): Pick<Handlers<operations>, CartOperations> {
   const service = options.carts;
-  const hrefBase = (req: Request): string => `${options.apiUrl(req)}/shoppingCart/`;
+  const cartsPath = options.pathOf('createShoppingCart');
+  const hrefBase = (req: Request): string => `${options.apiUrl(req)}${cartsPath}/`;
 
   const sendCart = (req: Request, res: Response, status: number, cart: StoredCart): void => {
     res.setHeader('ETag', etagOf(cart));
@@ -125,11 +147,7 @@ export function cartHandlers(options: HandlerContext): Pick<Handlers<operations>
     const query = parseListQuery(rawQuery(req), { maxPageSize: options.maxPageSize });
     const result = await service.list(query, context(req).access);
     const { total, json } = result;
-    const count = (json ?? result.items).length;
-    // 200 only when the body holds every match (TMF630); the CTK requires 200 for an unpaged list.
-    const status = count < total ? 206 : 200;
-    res.setHeader('X-Total-Count', String(total));
-    res.setHeader('X-Result-Count', String(count));
+    const status = pageStatus(res, total, (json ?? result.items).length);
     if (json) sendJsonText(req, res, status, `[${json.join(',')}]`);
     else res.status(status).json(result.items);
   };
@@ -147,9 +165,7 @@ export function cartHandlers(options: HandlerContext): Pick<Handlers<operations>
 
   const patchShoppingCart: Handler<operations, 'patchShoppingCart'> = async (req, res) => {
     const mediaType = patchMediaType(req.get('Content-Type'));
-    const id = req.params.id;
-    const ctx = context(req);
-    const ifMatch = await ifMatchVersion(req, () => service.get(id, ctx.access));
+    const { id, ctx, ifMatch } = await cartWrite(service, req);
     const cart = await service.patch(id, mediaType, req.body, ifMatch, ctx);
     sendCart(req, res, 200, cart);
   };

@@ -172,7 +172,7 @@ export function toAppError(err: unknown): AppError {
     return internalError();
   }
   const details = (e.errors ?? []).map(describeValidatorError).join('; ');
-  const message = details || (typeof e.message === 'string' ? e.message : 'Invalid request');
+  const message = details || (typeof e.message === 'string' ? e.message : errorCatalogue.BAD_REQUEST.reason);
   return new AppError(code, message, foreignReasons.has(code) ? {} : { reason: 'Error' });
 }
 

@@ -10,15 +10,16 @@ import { jsonType } from './errors.js';
 
 type HubOperations = 'registerListener' | 'listHub' | 'retrieveHub' | 'unregisterListener';
 
-export function hubHandlers(options: HandlerContext): Pick<Handlers<operations>, HubOperations> {
+export function hubHandlers(options: HandlerContext<operations>): Pick<Handlers<operations>, HubOperations> {
   const { subscriptions } = options;
+  const hubPath = options.pathOf('registerListener');
 
   const registerListener: Handler<operations, 'registerListener'> = async (req, res) => {
     const sub = await subscriptions.create(req.body, principalOf(req)?.owner);
     // Absolute, as a created cart's Location is (its href).
     res
       .status(201)
-      .location(`${options.apiUrl(req)}/hub/${sub.id}`)
+      .location(`${options.apiUrl(req)}${hubPath}/${sub.id}`)
       .set('Content-Type', jsonType)
       .json(sub);
   };

@@ -11,7 +11,7 @@ import type { SubscriptionService } from '../hub/subscription-service.js';
 import { missingBody, noResourceAt } from '../errors.js';
 import { assertNoForbiddenKeys } from '../forbidden-keys.js';
 import { dateTimeFormat } from '../query/dates.js';
-import type { ApiSpec, Route } from '../spec/document.js';
+import { escapeRegExp, pathOf, type ApiSpec, type Route } from '../spec/document.js';
 import type { Store } from '../store/store.js';
 import type { ApiVersion, Handlers, OperationId } from './api-version.js';
 import { requireAuth, type AuthOptions } from './auth.js';
@@ -74,7 +74,12 @@ export function servedPaths(spec: ApiSpec): ServedPath[] {
   });
   return [
     { path: '/', expressPath: '/', pattern: /^\/?$/, methods: ['GET', 'HEAD'] },
-    { path: documentPath, expressPath: documentPath, pattern: /^\/openapi\.json$/, methods: ['GET', 'HEAD'] },
+    {
+      path: documentPath,
+      expressPath: documentPath,
+      pattern: new RegExp(`^${escapeRegExp(documentPath)}$`),
+      methods: ['GET', 'HEAD'],
+    },
     ...paths,
   ];
 }
@@ -187,7 +192,8 @@ export function mountApi<Ops>(version: ApiVersion<Ops>, deps: ApiDeps): Router {
       validateRequests: { allowUnknownQueryParameters: true, coerceTypes: false },
       validateResponses: deps.validateResponses ? { removeAdditional: false } : false,
       validateSecurity: false,
-      ignorePaths: /\/(openapi\.json)?$/,
+      // The entry point and the document are not operations of the document.
+      ignorePaths: (path: string) => path.endsWith('/') || path.endsWith(documentPath),
       // Formats the specs use that ajv does not know (our own pricing checks the numbers), and
       // date-time as the server reads it everywhere (src/query/dates.ts), not ajv's own.
       formats: { float: true, int32: true, int64: true, base64: true, 'date-time': dateTimeFormat },
@@ -212,6 +218,7 @@ export function mountApi<Ops>(version: ApiVersion<Ops>, deps: ApiDeps): Router {
     subscriptions: deps.subscriptions,
     maxPageSize: deps.maxPageSize,
     apiUrl: (req) => apiUrl(req, deps.publicBaseUrl, spec.basePath),
+    pathOf: (operationId) => pathOf(spec, operationId),
   });
   for (const route of spec.routes) {
     const expressRoute = api.route(route.expressPath);

@@ -12,6 +12,12 @@ import { readFileSync } from 'node:fs';
 export const httpMethods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 export type HttpMethod = (typeof httpMethods)[number];
 
+/**
+ * The tag the TMF documents give the notification hub's operations (register, list, read and
+ * remove a subscription), on every version.
+ */
+export const hubTag = 'events subscription';
+
 /** The request header that makes a create safe to retry (declared by the operations that take it). */
 export const idempotencyKeyHeader = 'Idempotency-Key';
 
@@ -22,6 +28,7 @@ interface Parameter {
 
 interface Operation {
   operationId?: string;
+  tags?: string[];
   parameters?: Parameter[];
   security?: Record<string, string[]>[];
   [key: string]: unknown;
@@ -61,6 +68,8 @@ export interface RouteOperation {
   scopes: readonly string[];
   /** The operation declares an Idempotency-Key header. */
   idempotencyKey: boolean;
+  /** One of the notification hub's operations (tagged `hubTag`). */
+  hub: boolean;
 }
 
 export interface Route {
@@ -84,6 +93,13 @@ export interface ApiSpec {
   routes: readonly Route[];
 }
 
+/** The path of an operation (`/shoppingCart` for createShoppingCart); an operationId the table lacks is a programming error. */
+export function pathOf(spec: ApiSpec, operationId: string): string {
+  const route = spec.routes.find((r) => r.operations.some((o) => o.operationId === operationId));
+  if (route === undefined) throw new Error(`${spec.basePath}: no operation ${operationId}`);
+  return route.path;
+}
+
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -100,7 +116,7 @@ function isOpenApiDocument(value: unknown): value is OpenApiDocument {
   );
 }
 
-const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+export const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const isParameter = (segment: string): boolean => /^\{[^}]+\}$/.test(segment);
 
 /** The pattern that recognises a request path of a path template (one trailing slash allowed). */
@@ -126,6 +142,7 @@ function routeOf(document: OpenApiDocument, path: string, item: PathItem): Route
           Object.values(requirement).flat(),
         ),
         idempotencyKey: parameters.some((p) => p.in === 'header' && p.name === idempotencyKeyHeader),
+        hub: op.tags?.includes(hubTag) === true,
       },
     ];
   });

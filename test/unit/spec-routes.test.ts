@@ -61,13 +61,14 @@ describe('the route table of each generated document (src/spec)', () => {
 
   it('scopes: the document’s when it names some, else hub / read / write by route and method', () => {
     const route = (path: string): Route => ({ path, expressPath: path, pattern: /^$/, operations: [] });
-    const op = (method: RouteOperation['method'], declared: string[] = []): RouteOperation => ({
+    const op = (method: RouteOperation['method'], declared: string[] = [], hub = false): RouteOperation => ({
       method,
       operationId: 'x',
       scopes: declared,
       idempotencyKey: false,
+      hub,
     });
-    expect(requiredScopes({ route: route('/hub/{id}'), operation: op('delete') })).to.deep.equal([
+    expect(requiredScopes({ route: route('/hub/{id}'), operation: op('delete', [], true) })).to.deep.equal([
       scopes.hub,
     ]);
     expect(requiredScopes({ route: route('/shoppingCart'), operation: op('get') })).to.deep.equal([

@@ -14,14 +14,16 @@ import { hrefOnVersion, projectV5, toV5Cart, type CartMeta } from '../../version
 import { toCanonicalListQuery } from '../../versions/v5/paths.js';
 import type { V5ShoppingCart } from '../../versions/v5/api-types.js';
 import type { Handler, HandlerContext, Handlers } from '../api-version.js';
-import { context, deleteCart, etagOf, ifMatchVersion, notModified, rawQuery } from '../cart-routes.js';
-
-type CartOperations =
-  | 'createShoppingCart'
-  | 'listShoppingCart'
-  | 'retrieveShoppingCart'
-  | 'patchShoppingCart'
-  | 'deleteShoppingCart';
+import {
+  cartWrite,
+  context,
+  deleteCart,
+  etagOf,
+  notModified,
+  pageStatus,
+  rawQuery,
+  type CartOperations,
+} from '../cart-routes.js';
 
 type Fields = string[][] | undefined;
 
@@ -31,8 +33,11 @@ export function v5View(doc: StoredCart['doc'], times: CartMeta, fields: Fields):
   return fields === undefined ? view : projectV5(view, fields);
 }
 
-export function v5CartHandlers(options: HandlerContext): Pick<Handlers<operations>, CartOperations> {
+export function v5CartHandlers(
+  options: HandlerContext<operations>,
+): Pick<Handlers<operations>, CartOperations> {
   const service = options.carts;
+  const cartsPath = options.pathOf('createShoppingCart');
   /** `fields` of the request (parsed as a list query's, the one TMF630 grammar). */
   const fieldsOf = (req: Request): Fields =>
     parseListQuery(rawQuery(req), { maxPageSize: options.maxPageSize }).fields;
@@ -46,7 +51,7 @@ export function v5CartHandlers(options: HandlerContext): Pick<Handlers<operation
     const fields = fieldsOf(req);
     const input = createInputFromV5(req.body);
     // Stored with the v4 href (the stored form is v4's); the v5 view shows the v5 one.
-    const v5Base = `${options.apiUrl(req)}/shoppingCart/`;
+    const v5Base = `${options.apiUrl(req)}${cartsPath}/`;
     const cart = await service.create(
       input,
       (id) => String(hrefOnVersion(v5Base + id, 'v5', 'v4')),
@@ -60,9 +65,7 @@ export function v5CartHandlers(options: HandlerContext): Pick<Handlers<operation
     const query = parseListQuery(rawQuery(req), { maxPageSize: options.maxPageSize });
     const result = await service.list(toCanonicalListQuery(query), context(req).access);
     const items = result.items.map((doc, i) => v5View(doc, result.times[i] ?? {}, query.fields));
-    res.setHeader('X-Total-Count', String(result.total));
-    res.setHeader('X-Result-Count', String(items.length));
-    res.status(items.length < result.total ? 206 : 200).json(items);
+    res.status(pageStatus(res, result.total, items.length)).json(items);
   };
 
   const retrieveShoppingCart: Handler<operations, 'retrieveShoppingCart'> = async (req, res) => {
@@ -74,9 +77,7 @@ export function v5CartHandlers(options: HandlerContext): Pick<Handlers<operation
   const patchShoppingCart: Handler<operations, 'patchShoppingCart'> = async (req, res) => {
     const fields = fieldsOf(req);
     const mediaType = patchMediaType(req.get('Content-Type'));
-    const id = req.params.id;
-    const ctx = context(req);
-    const ifMatch = await ifMatchVersion(req, () => service.get(id, ctx.access));
+    const { id, ctx, ifMatch } = await cartWrite(service, req);
     const body: unknown = req.body;
     const apply = (current: StoredCart) => applyV5Patch(current.doc, current, mediaType, body);
     sendCart(res, 200, await service.patchWith(id, apply, ifMatch, ctx), fields);

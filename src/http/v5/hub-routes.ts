@@ -14,8 +14,11 @@ type HubOperations = 'createHub' | 'listHub' | 'retrieveHub' | 'hubDelete';
 
 const shown = (sub: EventSubscription): V5Hub => ({ '@type': 'Hub', ...sub });
 
-export function v5HubHandlers(options: HandlerContext): Pick<Handlers<operations>, HubOperations> {
+export function v5HubHandlers(
+  options: HandlerContext<operations>,
+): Pick<Handlers<operations>, HubOperations> {
   const { subscriptions } = options;
+  const hubPath = options.pathOf('createHub');
 
   const createHub: Handler<operations, 'createHub'> = async (req, res) => {
     const { callback, query } = req.body;
@@ -23,7 +26,7 @@ export function v5HubHandlers(options: HandlerContext): Pick<Handlers<operations
     // Absolute, as a created cart's Location is (its href).
     res
       .status(201)
-      .location(`${options.apiUrl(req)}/hub/${sub.id}`)
+      .location(`${options.apiUrl(req)}${hubPath}/${sub.id}`)
       .json(shown(sub));
   };
 

@@ -6,7 +6,7 @@
  */
 import type { ShoppingCart } from '../../api-types.js';
 import { projectFields } from '../../query/evaluate.js';
-import type { ApiSpec } from '../../spec/document.js';
+import { pathOf } from '../../spec/document.js';
 import { v4 } from '../../spec/v4.js';
 import { v5 } from '../../spec/v5.js';
 import type { V5ShoppingCart } from './api-types.js';
@@ -214,14 +214,10 @@ export function productToV5(p: unknown): unknown {
 // ---------------------------------------------------------------------------------------------
 // href: the server's URL of the cart, stored as the v4 resource's; the v5 view names the v5 one.
 
-/** Where a cart's URL sits on a version: its base path and the path of retrieveShoppingCart, up to `{id}`. */
-function cartsOf(spec: ApiSpec): string {
-  const route = spec.routes.find((r) => r.operations.some((o) => o.operationId === 'retrieveShoppingCart'));
-  if (route === undefined) throw new Error(`retrieveShoppingCart missing from the ${spec.version} document`);
-  return spec.basePath + route.path.slice(0, route.path.lastIndexOf('/') + 1);
-}
-const carts = { v4: cartsOf(v4), v5: cartsOf(v5) } as const;
-const resourceOf = (version: 'v4' | 'v5'): string => carts[version];
+const cartsOf = (spec: typeof v4): string => `${spec.basePath}${pathOf(spec, 'createShoppingCart')}/`;
+/** The URL path of each version's carts, from its route table: `/tmf-api/shoppingCart/v4/shoppingCart/`. */
+const resources = { v4: cartsOf(v4), v5: cartsOf(v5) };
+const resourceOf = (version: 'v4' | 'v5'): string => resources[version];
 
 /** The same URL on another version's base path, when it is the server's URL of a cart. */
 export function hrefOnVersion(href: unknown, from: 'v4' | 'v5', to: 'v4' | 'v5'): unknown {

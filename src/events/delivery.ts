@@ -8,7 +8,7 @@
 import type { Delivery, Settlement } from '../store/store.js';
 import { backoff, begin, done, type Engine, type Lane, type Outcome } from './dispatch-engine.js';
 import { fill, removeHead, wantsFill } from './lanes.js';
-import { assertPublicHost } from '../hub/callback.js';
+import { assertPublicHost } from './public-address.js';
 
 /** Starts the oldest due delivery of every free cart of the lane, up to its limits. */
 export function pump(engine: Engine, lane: Lane): number {

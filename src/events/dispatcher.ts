@@ -20,7 +20,7 @@
  *
  * The parts: dispatch-engine.ts (shared state and settings), routing.ts (1), lanes.ts (the
  * windows), delivery.ts (2-4), rounds.ts (when work is looked for), maintenance.ts (cap and
- * retention); the NOTIFY_DENY_PRIVATE check is src/hub/callback.ts's.
+ * retention), public-address.ts (the NOTIFY_DENY_PRIVATE check).
  */
 import { createEngine, idle } from './dispatch-engine.js';
 import type { Dispatcher, DispatcherOptions } from './dispatcher-types.js';

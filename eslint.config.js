@@ -20,6 +20,11 @@ const forbidden = {
     regex: folder('cart|hub|events|versions'),
     message: 'cart, hub, events and versions sit above src/store and src/query, which must not import them.',
   },
+  hub: {
+    regex: folder('hub'),
+    message:
+      "src/hub sits above src/events (a subscription is validated with the events' query rules): events must not import it.",
+  },
   store: {
     regex: folder('store'),
     message: 'src/query is store-independent: it must not import src/store.',
@@ -33,6 +38,7 @@ const layerBlock = (files, bans) => ({
 const layers = [
   layerBlock(['src/**/*.ts'], ['http', 'drivers']),
   layerBlock(['src/main.ts', 'src/server.ts', 'src/app.ts', 'src/http/**/*.ts'], ['drivers']),
+  layerBlock(['src/events/**/*.ts'], ['http', 'drivers', 'hub']),
   layerBlock(['src/store/**/*.ts'], ['http', 'services']),
   layerBlock(['src/query/**/*.ts'], ['http', 'drivers', 'services', 'store']),
 ];

@@ -61,6 +61,13 @@ describe('layer rules (eslint.config.js)', function () {
       /above src\/store and src\/query/,
     ],
     [
+      'events importing hub',
+      'src/events/fixture.ts',
+      "export { assertCallback } from '../hub/callback.js';\n",
+      'no-restricted-imports',
+      /events must not import it/,
+    ],
+    [
       'cart importing mongodb',
       'src/cart/fixture.ts',
       "import { MongoClient } from 'mongodb';\nexport { MongoClient };\n",
@@ -116,6 +123,7 @@ describe('layer rules (eslint.config.js)', function () {
       ['src/http/fixture.ts', "export { createCartService } from '../cart/cart-service.js';\n"],
       ['src/server.ts', "export { sendError } from './http/errors.js';\n"],
       ['src/cart/fixture.ts', "export type { Store } from '../store/store.js';\n"],
+      ['src/hub/fixture.ts', "export { parseSubscriptionQuery } from '../events/subscription-query.js';\n"],
       [
         'src/store/fixture.ts',
         "export { parseFilter } from '../query/parse.js';\nexport { MongoClient } from 'mongodb';\n",

@@ -131,40 +131,45 @@ function storeGauges(registry: Registry, store: () => Store | undefined): void {
     });
     return backlogRead;
   };
-  new Gauge({
-    name: 'tmf663_notification_backlog',
-    help: 'Deliveries waiting, per subscription (routed, not yet delivered or dead)',
-    labelNames: ['subscription'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        const rows = await readBacklog();
-        this.reset();
-        for (const r of rows) this.set({ subscription: r.subscriptionId }, r.pending);
-      } catch {
-        // The store is down.
-      }
-    },
-  });
-  new Gauge({
-    name: 'tmf663_notification_oldest_pending_seconds',
-    help: "Age of each subscription's oldest waiting delivery (from its event's time)",
-    labelNames: ['subscription'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        const rows = await readBacklog();
-        this.reset();
-        const now = Date.now();
-        for (const r of rows) {
-          const t = r.oldestEventTime === undefined ? Number.NaN : Date.parse(r.oldestEventTime);
-          if (!Number.isNaN(t)) this.set({ subscription: r.subscriptionId }, Math.max(0, (now - t) / 1000));
+  /** A gauge per subscription from the backlog rows; `valueOf` undefined leaves a row out. */
+  const perSubscription = (
+    name: string,
+    help: string,
+    valueOf: (row: SubscriberBacklog, now: number) => number | undefined,
+  ): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['subscription'] as const,
+      registers: [registry],
+      async collect() {
+        try {
+          const rows = await readBacklog();
+          this.reset();
+          const now = Date.now();
+          for (const r of rows) {
+            const value = valueOf(r, now);
+            if (value !== undefined) this.set({ subscription: r.subscriptionId }, value);
+          }
+        } catch {
+          // The store is down.
         }
-      } catch {
-        // The store is down.
-      }
+      },
+    });
+  };
+  perSubscription(
+    'tmf663_notification_backlog',
+    'Deliveries waiting, per subscription (routed, not yet delivered or dead)',
+    (r) => r.pending,
+  );
+  perSubscription(
+    'tmf663_notification_oldest_pending_seconds',
+    "Age of each subscription's oldest waiting delivery (from its event's time)",
+    (r, now) => {
+      const t = r.oldestEventTime === undefined ? Number.NaN : Date.parse(r.oldestEventTime);
+      return Number.isNaN(t) ? undefined : Math.max(0, (now - t) / 1000);
     },
-  });
+  );
   new Gauge({
     name: 'tmf663_notification_records',
     help: 'Event records held by the store: outbox (not routed), pending, delivered, dead',

@@ -4,8 +4,10 @@
   of the loopback listener the script started (FUZZ_LISTENER), so subscriptions are real and
   the events of the carts the fuzzer creates are really delivered. Invalid callbacks (the
   negative cases) are left as generated.
-- The ignore list (scripts/fuzz/ignore.json): a failure is dropped only when an entry names its
-  check and its operation and, where the entry gives one, the TMF Error reason of the answer
+- The ignore list (scripts/fuzz/ignore.json): a failure is dropped only when an entry names the
+  API version fuzzed (FUZZ_VERSION, `versions`), its check and its operation and, where the entry
+  gives them, the Schemathesis failure code (`code`, e.g. ST111) and a regular expression searched
+  in the failure's message (`messageMatches`), the TMF Error reason of the answer
   (`reason`, exact, or `reasonMatches`, a regular expression) and, where it names one, a
   condition on the case (`onlyIf`: `cart-expired-at-creation`, the cart was created with an
   endDateTime already past);
@@ -21,14 +23,16 @@ from datetime import datetime, timedelta, timezone
 import schemathesis
 
 LISTENER = os.environ["FUZZ_LISTENER"]
+VERSION = os.environ["FUZZ_VERSION"]
 CALLBACK = re.compile(r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+(?:[/?#]\S*)?$")
 counter = itertools.count()
 
 with open(os.environ["FUZZ_IGNORE"], encoding="utf-8") as f:
     IGNORED = json.load(f)["ignore"]
 for entry in IGNORED:
-    if not (entry.get("check") and entry.get("operation") and entry.get("why")):
-        raise ValueError(f"ignore.json: every entry needs check, operation and why: {entry}")
+    if not (entry.get("versions") and entry.get("check") and entry.get("operation") and entry.get("why")):
+        raise ValueError(f"ignore.json: every entry needs versions, check, operation and why: {entry}")
+IGNORED = [entry for entry in IGNORED if VERSION in entry["versions"]]
 
 
 # Carts the fuzzer created already expired (validFor.endDateTime in the past): every later
@@ -107,6 +111,10 @@ def filter_failure(context, failure, case, response):
     label = f"{case.operation.method.upper()} {case.operation.path}"
     for entry in IGNORED:
         if entry["check"] not in failure.checks or entry["operation"] != label:
+            continue
+        if "code" in entry and entry["code"] != failure.code:
+            continue
+        if "messageMatches" in entry and not re.search(entry["messageMatches"], failure.message or ""):
             continue
         reason = error_reason(response)
         if "reason" in entry and entry["reason"] != reason:

@@ -4194,7 +4194,10 @@ export interface components {
         };
         /** @description Sets the communication endpoint address the service instance must use to deliver notification information */
         Hub_FVO: components["schemas"]["Extensible"] & {
-            /** @description The callback being registered. */
+            /**
+             * Format: uri
+             * @description The absolute http or https URL the events are POSTed to.
+             */
             callback: string;
             /** @description additional data to be passed */
             query?: string;

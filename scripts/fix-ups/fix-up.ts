@@ -61,3 +61,27 @@ export const sortParameter = (): Json => ({
   allowReserved: true,
   schema: { type: 'string' },
 });
+
+/**
+ * fields and sort are comma-separated attribute paths (src/query/parse.ts): every item and every
+ * path segment holds a character other than a blank (space or tab; blanks around them are
+ * ignored), a path has at most 32 segments, and a sort item may start with - or +. Written so that
+ * no two parts of the pattern can match the same character (no backtracking on an 8 KB query), in
+ * character classes that read the same to every regex engine.
+ */
+export const fieldsAndSortPatterns = (): { fields: string; sort: string } => {
+  const segment = '[ \\t]*[^ \\t,.][^,.]*';
+  const path = `${segment}(?:\\.${segment}){0,31}`;
+  const list = (item: string): string => `^${item}(?:,${item})*$`;
+  return {
+    fields: list(path),
+    sort: list(`[ \\t]*(?:[-+]${path}|[^ \\t,.+-][^,.]*(?:\\.${segment}){0,31})`),
+  };
+};
+
+/** The hub refuses a callback that is not an absolute http(s) URL (it could never deliver to it). */
+export const absoluteUrlCallback = (callback: Json): void => {
+  callback.format = 'uri';
+  callback.pattern = '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+(?:[/?#]\\S*)?$';
+  callback.description = 'The absolute http or https URL the events are POSTed to.';
+};

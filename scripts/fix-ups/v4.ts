@@ -4,6 +4,8 @@
  * declare what the server does beyond the spec (docs/contributing.md, "After a spec bump").
  */
 import {
+  absoluteUrlCallback,
+  fieldsAndSortPatterns,
   idempotencyKeyParameter,
   idempotencyKeyPattern,
   idempotentReplayedHeader,
@@ -200,18 +202,10 @@ export const fixUps: FixUp[] = [
     },
   },
   {
-    // fields and sort are comma-separated attribute paths (src/query/parse.ts): every item and
-    // every path segment holds a character other than a blank (space or tab; blanks around them
-    // are ignored), a path has at most 32 segments, and a sort item may start with - or +. Written so that no two parts of the
-    // pattern can match the same character (no backtracking on an 8 KB query), in character
-    // classes that read the same to every regex engine.
+    // fields and sort are comma-separated attribute paths: the parser's grammar as a pattern.
     name: 'fields-and-sort-grammar',
     apply: (doc) => {
-      const segment = '[ \\t]*[^ \\t,.][^,.]*';
-      const path = `${segment}(?:\\.${segment}){0,31}`;
-      const list = (item: string): string => `^${item}(?:,${item})*$`;
-      const fields = list(path);
-      const sort = list(`[ \\t]*(?:[-+]${path}|[^ \\t,.+-][^,.]*(?:\\.${segment}){0,31})`);
+      const { fields, sort } = fieldsAndSortPatterns();
       const paths = doc.paths as Record<string, Record<string, Json>>;
       for (const item of Object.values(paths)) {
         for (const op of Object.values(item)) {
@@ -228,10 +222,7 @@ export const fixUps: FixUp[] = [
     // The hub refuses a callback that is not an absolute http(s) URL (it could never deliver to it).
     name: 'hub-callback-absolute-url',
     apply: (doc) => {
-      const callback = doc.components.schemas.EventSubscriptionInput.properties.callback;
-      callback.format = 'uri';
-      callback.pattern = '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+(?:[/?#]\\S*)?$';
-      callback.description = 'The absolute http or https URL the events are POSTed to.';
+      absoluteUrlCallback(doc.components.schemas.EventSubscriptionInput.properties.callback);
     },
   },
   {

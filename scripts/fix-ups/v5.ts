@@ -7,6 +7,8 @@
  * savedForLater description, the missing PATCH media types. docs/contract/README.md lists them.
  */
 import {
+  absoluteUrlCallback,
+  fieldsAndSortPatterns,
   idempotencyKeyParameter,
   idempotencyKeyPattern,
   idempotentReplayedHeader,
@@ -221,6 +223,28 @@ export const fixUps: FixUp[] = [
           headers: { ...(created.headers ?? {}), ...idempotentReplayedHeader() },
         };
       }
+    },
+  },
+  {
+    // fields and sort are comma-separated attribute paths: the parser's grammar as a pattern, as
+    // on v4 (found by the contract fuzzer on v5: `fields=` was schema-valid and a 400).
+    name: 'fields-and-sort-grammar',
+    apply: (doc) => {
+      const { fields, sort } = fieldsAndSortPatterns();
+      const parameter = doc.components.parameters.Fields;
+      parameter.schema = { ...parameter.schema, minLength: 1, pattern: fields };
+      for (const p of doc.paths['/shoppingCart'].get.parameters as Json[]) {
+        if (p.name === 'sort') p.schema = { ...p.schema, minLength: 1, pattern: sort };
+      }
+    },
+  },
+  {
+    // The hub refuses a callback that is not an absolute http(s) URL, as on v4 (found by the
+    // contract fuzzer on v5: `"callback": ""` was schema-valid and a 400).
+    name: 'hub-callback-absolute-url',
+    apply: (doc) => {
+      const hub = doc.components.schemas.Hub_FVO.allOf.find((part: Json) => part.properties?.callback);
+      absoluteUrlCallback(hub.properties.callback);
     },
   },
 ];

@@ -247,4 +247,15 @@ export const fixUps: FixUp[] = [
       absoluteUrlCallback(hub.properties.callback);
     },
   },
+  {
+    // offset and limit are counts: the server refuses negative ones and any past 2^53 - 1, as on
+    // v4 (found by the contract fuzzer on v5: `limit=-264` was schema-valid and a 400).
+    name: 'list-paging-bounds',
+    apply: (doc) => {
+      for (const name of ['Offset', 'Limit']) {
+        const parameter = doc.components.parameters[name];
+        parameter.schema = { ...parameter.schema, minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
+      }
+    },
+  },
 ];

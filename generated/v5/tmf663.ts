@@ -4218,11 +4218,11 @@ export interface components {
              * @enum {string}
              */
             op: "add" | "remove" | "replace" | "move" | "copy" | "test" | "delete";
-            /** @description A JSON-Pointer */
+            /** @description A JSON Pointer to a member */
             path: string;
             /** @description The value to be used within the operations. */
             value?: unknown;
-            /** @description A string containing a JSON Pointer value. */
+            /** @description A JSON Pointer to a member */
             from?: string;
         };
         /** @description JSONPatch Operations document as defined by RFC 6902 */
@@ -4237,6 +4237,21 @@ export interface components {
             cartItem?: components["schemas"]["CartItem_MVO"][] | null;
             relatedParty?: components["schemas"]["RelatedPartyOrPartyRole_MVO"][] | null;
         };
+        /** @description One TMF630 JSON Patch Query operation: the path may select array elements by a query */
+        JsonPatchQueryOperation: {
+            /**
+             * @description The operation to be performed
+             * @enum {string}
+             */
+            op: "add" | "remove" | "replace" | "move" | "copy" | "test" | "delete";
+            /** @description A JSON Pointer, with a query (/cartItem/quantity?cartItem.id=2), or a JSONPath */
+            path: string;
+            /** @description The value to be used within the operations. */
+            value?: unknown;
+            /** @description As path; a query must select one element */
+            from?: string;
+        };
+        JsonPatchQuery: components["schemas"]["JsonPatchQueryOperation"][];
     };
     responses: {
         /** @description OK */
@@ -4424,7 +4439,7 @@ export interface components {
                 "application/json": components["schemas"]["ShoppingCart_MergePatch"];
                 "application/merge-patch+json": components["schemas"]["ShoppingCart_MergePatch"];
                 "application/json-patch+json": components["schemas"]["JsonPatchOperations"];
-                "application/json-patch-query+json": components["schemas"]["JsonPatchOperations"];
+                "application/json-patch-query+json": components["schemas"]["JsonPatchQuery"];
             };
         };
         /** @description ShoppingCart create Event payload */

@@ -85,3 +85,30 @@ export const absoluteUrlCallback = (callback: Json): void => {
   callback.pattern = '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+(?:[/?#]\\S*)?$';
   callback.description = 'The absolute http or https URL the events are POSTed to.';
 };
+
+/**
+ * A JSON Patch path is a JSON Pointer to a member: the server refuses "" (the whole cart) and
+ * anything else. A JSON Patch Query path may also be a JSONPath ($...). The document's operation
+ * schema (`operation`) gets the pointer pattern; JsonPatchQueryOperation and JsonPatchQuery are
+ * added for the json-patch-query media type, whose schema the caller points at JsonPatchQuery.
+ */
+export function jsonPatchPaths(doc: Json, operation: string): void {
+  const schemas = doc.components.schemas;
+  const pointer = { type: 'string', pattern: '^/' };
+  schemas[operation].properties.path = { ...pointer, description: 'A JSON Pointer to a member' };
+  schemas[operation].properties.from = { ...pointer, description: 'A JSON Pointer to a member' };
+  schemas.JsonPatchQueryOperation = {
+    ...schemas[operation],
+    description: 'One TMF630 JSON Patch Query operation: the path may select array elements by a query',
+    properties: {
+      ...schemas[operation].properties,
+      path: {
+        type: 'string',
+        pattern: '^[/$]',
+        description: 'A JSON Pointer, with a query (/cartItem/quantity?cartItem.id=2), or a JSONPath',
+      },
+      from: { type: 'string', pattern: '^[/$]', description: 'As path; a query must select one element' },
+    },
+  };
+  schemas.JsonPatchQuery = { type: 'array', items: { $ref: '#/components/schemas/JsonPatchQueryOperation' } };
+}

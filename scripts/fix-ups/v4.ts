@@ -9,6 +9,7 @@ import {
   idempotencyKeyParameter,
   idempotencyKeyPattern,
   idempotentReplayedHeader,
+  jsonPatchPaths,
   sortParameter,
   type FixUp,
   type Json,
@@ -231,31 +232,7 @@ export const fixUps: FixUp[] = [
     // the operation schema that says so.
     name: 'json-patch-paths',
     apply: (doc) => {
-      const schemas = doc.components.schemas;
-      const pointer = { type: 'string', pattern: '^/' };
-      schemas.JsonPatchOperation.properties.path = { ...pointer, description: 'A JSON Pointer to a member' };
-      schemas.JsonPatchOperation.properties.from = { ...pointer, description: 'A JSON Pointer to a member' };
-      schemas.JsonPatchQueryOperation = {
-        ...schemas.JsonPatchOperation,
-        description: 'One TMF630 JSON Patch Query operation: the path may select array elements by a query',
-        properties: {
-          ...schemas.JsonPatchOperation.properties,
-          path: {
-            type: 'string',
-            pattern: '^[/$]',
-            description: 'A JSON Pointer, with a query (/cartItem/quantity?cartItem.id=2), or a JSONPath',
-          },
-          from: {
-            type: 'string',
-            pattern: '^[/$]',
-            description: 'As path; a query must select one element',
-          },
-        },
-      };
-      schemas.JsonPatchQuery = {
-        type: 'array',
-        items: { $ref: '#/components/schemas/JsonPatchQueryOperation' },
-      };
+      jsonPatchPaths(doc, 'JsonPatchOperation');
       doc.paths['/shoppingCart/{id}'].patch.requestBody.content['application/json-patch-query+json'] = {
         schema: { $ref: '#/components/schemas/JsonPatchQuery' },
       };

@@ -12,6 +12,7 @@ import {
   idempotencyKeyParameter,
   idempotencyKeyPattern,
   idempotentReplayedHeader,
+  jsonPatchPaths,
   operations,
   sortParameter,
   type FixUp,
@@ -256,6 +257,16 @@ export const fixUps: FixUp[] = [
         const parameter = doc.components.parameters[name];
         parameter.schema = { ...parameter.schema, minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
       }
+    },
+  },
+  {
+    // JSON Patch paths are JSON Pointers to a member, JSON Patch Query paths may also be JSONPath,
+    // as on v4 (found by the contract fuzzer on v5: a path "ë" was schema-valid and a 400).
+    name: 'json-patch-paths',
+    apply: (doc) => {
+      jsonPatchPaths(doc, 'JsonPatch');
+      const body = doc.components.requestBodies.ShoppingCart_MVO.content['application/json-patch-query+json'];
+      body.schema = { $ref: '#/components/schemas/JsonPatchQuery' };
     },
   },
 ];

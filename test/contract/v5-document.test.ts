@@ -256,4 +256,17 @@ describe('generated/v5/tmf663-openapi.json under express-openapi-validator', () 
       (await send('POST', '/hub', { '@type': 'Hub', callback: 'https://example.com/cb' })).status,
     ).to.equal(201);
   });
+
+  it('refuses a JSON Patch path that is not a JSON Pointer, and a JSON Patch Query one that is neither that nor a JSONPath (json-patch-paths)', async () => {
+    reply = { status: 200, type: 'application/json', body: { '@type': 'ShoppingCart', id: '1' } };
+    const patch = (path: string, type: string) =>
+      send('PATCH', '/shoppingCart/1', [{ op: 'remove', path }], type);
+    for (const type of ['application/json-patch+json', 'application/json-patch-query+json']) {
+      expect((await patch('ë', type)).status, type).to.equal(400);
+      expect((await patch('', type)).status, type).to.equal(400);
+      expect((await patch('/note', type)).status, type).to.equal(200);
+    }
+    expect((await patch('$.cartItem[0]', 'application/json-patch+json')).status).to.equal(400);
+    expect((await patch('$.cartItem[0]', 'application/json-patch-query+json')).status).to.equal(200);
+  });
 });

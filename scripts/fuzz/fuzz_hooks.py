@@ -74,7 +74,12 @@ def after_call(context, case, response):
         cart = json.loads(response.content)
     except (ValueError, TypeError):
         return
-    end = instant(((cart.get("validFor") or {}) if isinstance(cart, dict) else {}).get("endDateTime"))
+    if not isinstance(cart, dict):
+        return
+    # The answer's validFor, or the request's where `fields` left it out of the answer.
+    sent = case.body if isinstance(case.body, dict) else {}
+    valid_for = cart.get("validFor") if "validFor" in cart else sent.get("validFor")
+    end = instant((valid_for if isinstance(valid_for, dict) else {}).get("endDateTime"))
     if end is not None:
         CART_ENDS[cart.get("id")] = end
 

@@ -112,3 +112,22 @@ export function jsonPatchPaths(doc: Json, operation: string): void {
   };
   schemas.JsonPatchQuery = { type: 'array', items: { $ref: '#/components/schemas/JsonPatchQueryOperation' } };
 }
+
+/**
+ * Pricing (src/cart/pricing/) refuses a quantity below 1, a negative tax rate and a negative
+ * number of periods. `suffixes` names the variants of each schema a version has ('' for v4;
+ * '', '_FVO', '_MVO' for v5).
+ */
+export function pricingBounds(doc: Json, suffixes: readonly string[]): void {
+  // A schema's own property, in its properties or in one of its allOf parts (v5 writes them so).
+  const property = (name: string, member: string): Json => {
+    const schema: Json = doc.components.schemas[name];
+    const parts = [schema, ...((schema.allOf ?? []) as Json[])];
+    return parts.find((part) => part.properties?.[member]).properties[member];
+  };
+  for (const suffix of suffixes) {
+    property(`CartItem${suffix}`, 'quantity').minimum = 1;
+    property(`Price${suffix}`, 'taxRate').minimum = 0;
+    property(`PriceAlteration${suffix}`, 'applicationDuration').minimum = 0;
+  }
+}

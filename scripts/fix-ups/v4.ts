@@ -10,6 +10,7 @@ import {
   idempotencyKeyPattern,
   idempotentReplayedHeader,
   jsonPatchPaths,
+  pricingBounds,
   sortParameter,
   type FixUp,
   type Json,
@@ -243,10 +244,7 @@ export const fixUps: FixUp[] = [
     // (src/cart/pricing/); the request validator now refuses them wherever the schemas occur.
     name: 'pricing-bounds',
     apply: (doc) => {
-      const schemas = doc.components.schemas;
-      schemas.CartItem.properties.quantity.minimum = 1;
-      schemas.Price.properties.taxRate.minimum = 0;
-      schemas.PriceAlteration.properties.applicationDuration.minimum = 0;
+      pricingBounds(doc, ['']);
     },
   },
   {

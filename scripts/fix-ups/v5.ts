@@ -14,6 +14,7 @@ import {
   idempotentReplayedHeader,
   jsonPatchPaths,
   operations,
+  pricingBounds,
   sortParameter,
   type FixUp,
   type Json,
@@ -267,6 +268,14 @@ export const fixUps: FixUp[] = [
       jsonPatchPaths(doc, 'JsonPatch');
       const body = doc.components.requestBodies.ShoppingCart_MVO.content['application/json-patch-query+json'];
       body.schema = { $ref: '#/components/schemas/JsonPatchQuery' };
+    },
+  },
+  {
+    // Pricing refuses a quantity below 1, a negative tax rate and a negative number of periods, as
+    // on v4 (found by the contract fuzzer on v5: `"quantity": -711799` was schema-valid and a 400).
+    name: 'pricing-bounds',
+    apply: (doc) => {
+      pricingBounds(doc, ['', '_FVO', '_MVO']);
     },
   },
 ];

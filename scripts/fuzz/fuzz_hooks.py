@@ -8,7 +8,8 @@
   API version fuzzed (FUZZ_VERSION, `versions`), its check and its operation and, where the entry
   gives them, the Schemathesis failure code (`code`, e.g. ST111) and a regular expression searched
   in the failure's message (`messageMatches`), the TMF Error reason of the answer
-  (`reason`, exact, or `reasonMatches`, a regular expression) and, where it names one, a
+  (`reason`, exact, or `reasonMatches`, a regular expression), a regular expression searched in
+  the TMF Error message of the answer (`errorMessageMatches`) and, where it names one, a
   condition on the case (`onlyIf`: `cart-expired`, the cart was created with an endDateTime that
   has passed);
   every entry says why it is a false positive.
@@ -105,12 +106,14 @@ def map_body(context, body):
     return body
 
 
-def error_reason(response):
+def error_member(response, member):
+    """A member of the answer's TMF Error (reason, message), or None."""
     try:
         body = json.loads(response.content)
     except (ValueError, TypeError):
         return None
-    return body.get("reason") if isinstance(body, dict) else None
+    value = body.get(member) if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
 
 
 @schemathesis.hook
@@ -123,10 +126,13 @@ def filter_failure(context, failure, case, response):
             continue
         if "messageMatches" in entry and not re.search(entry["messageMatches"], failure.message or ""):
             continue
-        reason = error_reason(response)
+        reason = error_member(response, "reason")
         if "reason" in entry and entry["reason"] != reason:
             continue
         if "reasonMatches" in entry and not (reason and re.search(entry["reasonMatches"], reason)):
+            continue
+        message = error_member(response, "message")
+        if "errorMessageMatches" in entry and not (message and re.search(entry["errorMessageMatches"], message)):
             continue
         if "onlyIf" in entry and not CONDITIONS[entry["onlyIf"]](case):
             continue

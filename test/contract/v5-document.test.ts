@@ -257,6 +257,39 @@ describe('generated/v5/tmf663-openapi.json under express-openapi-validator', () 
     ).to.equal(201);
   });
 
+  it('refuses a quantity below 1, a negative tax rate and a negative number of periods (pricing-bounds)', async () => {
+    reply = { status: 201, type: 'application/json', body: { '@type': 'ShoppingCart', id: '1' } };
+    const create = (quantity: number, taxRate: number, applicationDuration: number) =>
+      send('POST', '/shoppingCart', {
+        '@type': 'ShoppingCart',
+        cartItem: [
+          {
+            '@type': 'CartItem',
+            quantity,
+            itemPrice: [
+              {
+                '@type': 'CartPrice',
+                priceType: 'recurring',
+                price: { '@type': 'Price', taxRate },
+                priceAlteration: [
+                  {
+                    '@type': 'PriceAlteration',
+                    priceType: 'recurring',
+                    price: { '@type': 'Price' },
+                    applicationDuration,
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      });
+    expect((await create(0, 0, 0)).status, 'quantity 0').to.equal(400);
+    expect((await create(1, -1, 0)).status, 'taxRate -1').to.equal(400);
+    expect((await create(1, 0, -1)).status, 'applicationDuration -1').to.equal(400);
+    expect((await create(1, 0, 0)).status).to.equal(201);
+  });
+
   it('refuses a JSON Patch path that is not a JSON Pointer, and a JSON Patch Query one that is neither that nor a JSONPath (json-patch-paths)', async () => {
     reply = { status: 200, type: 'application/json', body: { '@type': 'ShoppingCart', id: '1' } };
     const patch = (path: string, type: string) =>

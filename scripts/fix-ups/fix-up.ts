@@ -123,7 +123,9 @@ export function pricingBounds(doc: Json, suffixes: readonly string[]): void {
   const property = (name: string, member: string): Json => {
     const schema: Json = doc.components.schemas[name];
     const parts = [schema, ...((schema.allOf ?? []) as Json[])];
-    return parts.find((part) => part.properties?.[member]).properties[member];
+    const owner = parts.find((part) => part.properties?.[member]);
+    if (!owner) throw new Error(`pricing-bounds: ${name} has no ${member}`);
+    return owner.properties[member];
   };
   for (const suffix of suffixes) {
     property(`CartItem${suffix}`, 'quantity').minimum = 1;

@@ -81,6 +81,13 @@ describe('v5 PATCH of a stored cart', () => {
     expect(cart.relatedParty?.[0]).to.deep.equal(stored().relatedParty?.[0]);
   });
 
+  it('JSON Patch Query takes a JSONPath path (the served document allows it; found by the contract fuzzer)', () => {
+    const cart = patch('application/json-patch-query+json', [
+      { op: 'replace', path: "$.cartItem[?(@.id=='2')].quantity", value: 7 },
+    ]);
+    expect(cart.cartItem?.[1]).to.deep.equal({ id: '2', quantity: 7, action: 'add' });
+  });
+
   it("takes the v5 user guide's `==` spelling with a quoted value and trailing spaces", () => {
     const cart = patch('application/json-patch-query+json', [
       { op: 'delete', path: "/cartItem?cartItem.id=='1203-100' " },

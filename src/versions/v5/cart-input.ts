@@ -191,7 +191,13 @@ export function applyV5Patch(
   body: unknown,
 ): ShoppingCart {
   const merge = mediaType === 'application/merge-patch+json' || mediaType === 'application/json';
-  assertValidV5(merge ? 'ShoppingCart_MergePatch' : 'JsonPatchOperations', body, invalidPatch);
+  // Each media type's body schema, as the served document gives it (a query path may be a JSONPath).
+  const schema = merge
+    ? 'ShoppingCart_MergePatch'
+    : mediaType === 'application/json-patch-query+json'
+      ? 'JsonPatchQuery'
+      : 'JsonPatchOperations';
+  assertValidV5(schema, body, invalidPatch);
   const view = toV5Cart(current, meta);
   assertMetadataUntouched(view, mediaType, body);
   const patched = applyCartPatch(view, mediaType, body, v5PatchDialect);

@@ -133,3 +133,21 @@ export function pricingBounds(doc: Json, suffixes: readonly string[]): void {
     property(`PriceAlteration${suffix}`, 'applicationDuration').minimum = 0;
   }
 }
+
+/** Every integer the document declares without bounds is bounded to the range a JavaScript number holds exactly. */
+export function safeIntegers(doc: Json): void {
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    const schema = node as Json;
+    if (schema.type === 'integer') {
+      schema.minimum ??= -Number.MAX_SAFE_INTEGER;
+      schema.maximum ??= Number.MAX_SAFE_INTEGER;
+    }
+    for (const value of Object.values(schema)) visit(value);
+  };
+  visit(doc.components.schemas);
+}

@@ -11,6 +11,7 @@ import {
   idempotentReplayedHeader,
   jsonPatchPaths,
   pricingBounds,
+  safeIntegers,
   sortParameter,
   type FixUp,
   type Json,
@@ -269,20 +270,7 @@ export const fixUps: FixUp[] = [
     // is bounded to the exact range, so the validator refuses what cannot be kept.
     name: 'safe-integers',
     apply: (doc) => {
-      const visit = (node: unknown): void => {
-        if (Array.isArray(node)) {
-          node.forEach(visit);
-          return;
-        }
-        if (node === null || typeof node !== 'object') return;
-        const schema = node as Json;
-        if (schema.type === 'integer') {
-          schema.minimum ??= -Number.MAX_SAFE_INTEGER;
-          schema.maximum ??= Number.MAX_SAFE_INTEGER;
-        }
-        for (const value of Object.values(schema)) visit(value);
-      };
-      visit(doc.components.schemas);
+      safeIntegers(doc);
     },
   },
   {

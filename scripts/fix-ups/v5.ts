@@ -15,6 +15,7 @@ import {
   jsonPatchPaths,
   operations,
   pricingBounds,
+  safeIntegers,
   sortParameter,
   type FixUp,
   type Json,
@@ -276,6 +277,14 @@ export const fixUps: FixUp[] = [
     name: 'pricing-bounds',
     apply: (doc) => {
       pricingBounds(doc, ['', '_FVO', '_MVO']);
+    },
+  },
+  {
+    // Integers past 2^53 - 1 cannot be held exactly by the server and are refused (400), on v5 as
+    // on v4 (found by the contract fuzzer on v5: a quantity of 2^53 was schema-valid and a 400).
+    name: 'safe-integers',
+    apply: (doc) => {
+      safeIntegers(doc);
     },
   },
 ];

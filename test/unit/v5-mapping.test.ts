@@ -10,7 +10,7 @@ import type { ShoppingCart } from '../../src/api-types.js';
 import { matchesFilter, projectFields } from '../../src/query/evaluate.js';
 import { parseListQuery } from '../../src/query/parse.js';
 import { applyV5Patch, createInputFromV5, fromV5Cart } from '../../src/versions/v5/cart-input.js';
-import { hrefOnVersion, toV5Cart, type CartMeta } from '../../src/versions/v5/cart-view.js';
+import { durationToV5, hrefOnVersion, toV5Cart, type CartMeta } from '../../src/versions/v5/cart-view.js';
 import { toV5Event } from '../../src/versions/v5/events.js';
 import { toCanonicalListQuery, toCanonicalPath, toCanonicalPointer } from '../../src/versions/v5/paths.js';
 import { appErrorOf } from '../support/app-error.js';
@@ -99,6 +99,17 @@ describe('v4 <-> v5 mapping: the view of a stored cart', () => {
       duration: { units: 'year', decimalAmount: 1.5 },
     });
     expect(view.cartItem[1].product.productTerm[0].duration).to.deep.equal({ amount: 12, units: 'month' });
+  });
+
+  it('keeps a whole duration beyond the exact integer range as decimalAmount too (found by the fuzzer)', () => {
+    expect(durationToV5({ amount: -23750814478715680, units: 'day' })).to.deep.equal({
+      units: 'day',
+      decimalAmount: -23750814478715680,
+    });
+    expect(durationToV5({ amount: Number.MAX_SAFE_INTEGER, units: 'day' })).to.deep.equal({
+      amount: Number.MAX_SAFE_INTEGER,
+      units: 'day',
+    });
   });
 
   it('makes a bare product reference a ProductRef and a product value a Product, with v5 names', () => {

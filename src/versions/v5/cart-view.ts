@@ -144,11 +144,14 @@ export function contactMediumToV5(m: unknown): unknown {
 // ---------------------------------------------------------------------------------------------
 // itemTerm.duration / productTerm.duration: v4 Quantity (float amount) <-> v5 Duration (integer).
 
-/** Where the v5 view keeps an amount that is not a whole number (v5's Duration.amount is an integer). */
+/**
+ * Where the v5 view keeps an amount that is not a whole number within ±(2^53 − 1) (v5's
+ * Duration.amount is an integer, bounded by the served document's safe-integers fix-up).
+ */
 export const decimalAmount = 'decimalAmount';
 
 export function durationToV5(d: unknown): unknown {
-  if (!isRecord(d) || typeof d.amount !== 'number' || Number.isInteger(d.amount)) return d;
+  if (!isRecord(d) || typeof d.amount !== 'number' || Number.isSafeInteger(d.amount)) return d;
   const { amount, ...rest } = d;
   return { ...rest, [decimalAmount]: amount };
 }

@@ -11,7 +11,8 @@
   (`reason`, exact, or `reasonMatches`, a regular expression), a regular expression searched in
   the TMF Error message of the answer (`errorMessageMatches`) and, where it names one, a
   condition on the case (`onlyIf`: `cart-expired`, the cart was created with an endDateTime that
-  has passed);
+  has passed; `cart-replayed`, the create was answered as the replay of an earlier create with
+  the same Idempotency-Key, `Idempotent-Replayed: true`, so the cart may have been deleted since);
   every entry says why it is a false positive.
 """
 
@@ -41,6 +42,7 @@ IGNORED = [entry for entry in IGNORED if VERSION in entry["versions"]]
 # that is really lost still fails the run. The end may be already past at creation, or a moment
 # later (a generated end just after now).
 CART_ENDS = {}
+REPLAYED = set()
 RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|([+-])(\d{2}):(\d{2}))$"
 )
@@ -77,6 +79,8 @@ def after_call(context, case, response):
         return
     if not isinstance(cart, dict):
         return
+    if header_value(response, "Idempotent-Replayed") == "true":
+        REPLAYED.add(cart.get("id"))
     # The answer's validFor, or the request's where `fields` left it out of the answer.
     sent = case.body if isinstance(case.body, dict) else {}
     valid_for = cart.get("validFor") if "validFor" in cart else sent.get("validFor")
@@ -85,12 +89,23 @@ def after_call(context, case, response):
         CART_ENDS[cart.get("id")] = end
 
 
+def header_value(response, name):
+    for key, value in (response.headers or {}).items():
+        if key.lower() == name.lower():
+            return value[0] if isinstance(value, list) and value else value
+    return None
+
+
+def cart_replayed(case):
+    return (case.path_parameters or {}).get("id") in REPLAYED
+
+
 def cart_expired(case):
     end = CART_ENDS.get((case.path_parameters or {}).get("id"))
     return end is not None and end <= datetime.now(timezone.utc)
 
 
-CONDITIONS = {"cart-expired": cart_expired}
+CONDITIONS = {"cart-expired": cart_expired, "cart-replayed": cart_replayed}
 for entry in IGNORED:
     if "onlyIf" in entry and entry["onlyIf"] not in CONDITIONS:
         raise ValueError(f"ignore.json: unknown onlyIf {entry['onlyIf']}: {entry}")

@@ -134,20 +134,29 @@ export function pricingBounds(doc: Json, suffixes: readonly string[]): void {
   }
 }
 
-/** Every integer the document declares without bounds is bounded to the range a JavaScript number holds exactly. */
-export function safeIntegers(doc: Json): void {
+/**
+ * Calls `fn` on every object under `root` (arrays walked through), parent before children; the
+ * children are read after `fn` ran, so what `fn` puts in is walked too.
+ */
+export function eachObject(root: unknown, fn: (node: Json) => void): void {
   const visit = (node: unknown): void => {
     if (Array.isArray(node)) {
       node.forEach(visit);
       return;
     }
     if (node === null || typeof node !== 'object') return;
-    const schema = node as Json;
+    fn(node as Json);
+    Object.values(node).forEach(visit);
+  };
+  visit(root);
+}
+
+/** Every integer the document declares without bounds is bounded to the range a JavaScript number holds exactly. */
+export function safeIntegers(doc: Json): void {
+  eachObject(doc.components.schemas, (schema) => {
     if (schema.type === 'integer') {
       schema.minimum ??= -Number.MAX_SAFE_INTEGER;
       schema.maximum ??= Number.MAX_SAFE_INTEGER;
     }
-    for (const value of Object.values(schema)) visit(value);
-  };
-  visit(doc.components.schemas);
+  });
 }

@@ -8,6 +8,7 @@
  */
 import {
   absoluteUrlCallback,
+  eachObject,
   fieldsAndSortPatterns,
   idempotencyKeyParameter,
   idempotencyKeyPattern,
@@ -66,13 +67,7 @@ export const fixUps: FixUp[] = [
     // "GeographicLocation"; there the branch's own enum selects it.
     name: 'one-of-by-type',
     apply: (doc) => {
-      const visit = (node: unknown): void => {
-        if (Array.isArray(node)) {
-          node.forEach(visit);
-          return;
-        }
-        if (node === null || typeof node !== 'object') return;
-        const schema = node as Json;
+      eachObject(doc.components.schemas, (schema) => {
         const mapping = schema.discriminator?.mapping as Record<string, string> | undefined;
         if (Array.isArray(schema.oneOf) && mapping) {
           const property = schema.discriminator.propertyName as string;
@@ -89,9 +84,7 @@ export const fixUps: FixUp[] = [
             };
           });
         }
-        Object.values(schema).forEach(visit);
-      };
-      visit(doc.components.schemas);
+      });
     },
   },
   {

@@ -15,8 +15,12 @@ import type { Condition } from '../query/ast.js';
 export interface CartAccessPolicy {
   /** The party the caller is limited to; undefined for a caller who may see every cart. */
   readonly owner: string | undefined;
-  /** Whether the caller may see (and so read or change) this cart. */
-  canSee(cart: ShoppingCart): boolean;
+  /**
+   * Whether the caller may see (and so read or change) this cart. It takes the stored cart, whose
+   * document the SQLite store parses only when read: a caller who may see everything never makes
+   * a GET parse the JSON it sends as text.
+   */
+  canSee(cart: { readonly doc: ShoppingCart }): boolean;
   /** The cart to create for the caller; throws 403 when it would be made for another party. */
   forCreate(input: ShoppingCartCreate): ShoppingCartCreate;
   /** Throws 403 when the caller may not store this patched cart. */
@@ -57,7 +61,7 @@ export const unrestricted: CartAccessPolicy = {
 export function ownerOnly(owner: string): CartAccessPolicy {
   return {
     owner,
-    canSee: (cart) => ownsCart(cart, owner),
+    canSee: (cart) => ownsCart(cart.doc, owner),
     // The creator is always a party of its cart, or it could never see it again. A cart that
     // names parties, none of them the creator, would be made for someone else: refused, as a
     // patch that hands a cart over is.

@@ -187,7 +187,7 @@ export function createCartService(deps: CartServiceDeps): CartService {
 
     async get(id, access) {
       const cart = await loadCart(store, deps.now, id);
-      if (access && !access.canSee(cart.doc)) throw cartNotFound(id);
+      if (access && !access.canSee(cart)) throw cartNotFound(id);
       return cart;
     },
 

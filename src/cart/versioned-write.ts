@@ -42,7 +42,7 @@ export async function writeWithVersion(
 ): Promise<StoredCart> {
   const { store, now, wrote } = deps;
   const checked = (current: StoredCart): CartWrite => {
-    if (access && !access.canSee(current.doc)) throw cartNotFound(id);
+    if (access && !access.canSee(current)) throw cartNotFound(id);
     if (ifMatch !== undefined && current.version !== ifMatch) throw preconditionFailed(id);
     return decide(current);
   };

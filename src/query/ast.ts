@@ -63,4 +63,9 @@ export interface ListQuery {
   sort: SortKey[];
   offset: number;
   limit: number;
+  /**
+   * Whether the store returns each item's times (ListResult.times): only the v5 view shows them,
+   * and reading them costs a v4 list a little for nothing.
+   */
+  withTimes?: boolean;
 }

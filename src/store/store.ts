@@ -125,8 +125,11 @@ export type CartTimes = RecordTimes;
 
 export interface ListResult {
   items: ShoppingCart[];
-  /** Each item's times, in the order of `items` (the v5 view shows them as creationDate and lastUpdate). */
-  times: CartTimes[];
+  /**
+   * Each item's times, in the order of `items`, when the query asked for them (`withTimes`; the v5
+   * view shows them as creationDate and lastUpdate). A store may also send them unasked.
+   */
+  times?: CartTimes[];
   /** The same items as JSON texts, when the store has them at hand and nothing was projected. */
   json?: string[];
   /** Every match, ignoring offset and limit (X-Total-Count). */

@@ -64,7 +64,7 @@ export function v5CartHandlers(
   const listShoppingCart: Handler<operations, 'listShoppingCart'> = async (req, res) => {
     const query = parseListQuery(rawQuery(req), { maxPageSize: options.maxPageSize });
     const result = await service.list(toCanonicalListQuery(query), context(req).access);
-    const items = result.items.map((doc, i) => v5View(doc, result.times[i] ?? {}, query.fields));
+    const items = result.items.map((doc, i) => v5View(doc, result.times?.[i] ?? {}, query.fields));
     res.status(pageStatus(res, result.total, items.length)).json(items);
   };
 

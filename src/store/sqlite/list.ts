@@ -87,7 +87,8 @@ export class ListQueries {
             .n;
     const onlyKeys =
       query.fields?.every((f) => f.length === 1 && (f[0] === 'id' || f[0] === 'href')) ?? false;
-    const columns = `${onlyKeys ? `c.id AS id, json_extract(c.doc, '$.href') AS href` : 'json(c.doc) AS doc'}, c.created_at AS createdAt, c.updated_at AS updatedAt`;
+    const withTimes = query.withTimes === true;
+    const columns = `${onlyKeys ? `c.id AS id, json_extract(c.doc, '$.href') AS href` : 'json(c.doc) AS doc'}${withTimes ? ', c.created_at AS createdAt, c.updated_at AS updatedAt' : ''}`;
     const order = compileOrderBy(query.sort);
     const sql = `SELECT ${columns} FROM carts c WHERE ${cond} ORDER BY ${order.sql} LIMIT ? OFFSET ?`;
     const rows = this.prepared(sql).all(
@@ -96,11 +97,12 @@ export class ListQueries {
       query.limit,
       query.offset,
     ) as (CartTimes & {
+      // the times only when selected (withTimes)
       id: string;
       href: string | null;
       doc: string;
     })[];
-    const times = rows.map(({ createdAt, updatedAt }) => ({ createdAt, updatedAt }));
+    const times = withTimes ? rows.map(({ createdAt, updatedAt }) => ({ createdAt, updatedAt })) : undefined;
     if (onlyKeys) {
       const items = rows.map((r) =>
         r.href === null ? ({ id: r.id } as ShoppingCart) : ({ id: r.id, href: r.href } as ShoppingCart),

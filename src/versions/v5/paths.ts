@@ -192,6 +192,7 @@ export function toCanonicalListQuery(query: ListQuery): ListQuery {
     filter: { conditions: query.filter.conditions.map(canonicalCondition) },
     sort: query.sort.map(canonicalSortKey),
     fields,
+    withTimes: true,
   };
 }
 

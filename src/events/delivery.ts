@@ -87,6 +87,9 @@ function send(engine: Engine, lane: Lane, url: URL, d: Delivery): void {
     engine.inFlight--;
     engine.outcomes.push(outcomeOf(engine, lane, d, error));
     flush(engine);
+    // The slot is free now: other carts start at once. This cart stays busy until the outcome is
+    // committed, so its order holds; only the lane's throughput stops waiting for the commit.
+    if (engine.lanes.get(lane.sub.id) === lane) pump(engine, lane);
   })();
 }
 

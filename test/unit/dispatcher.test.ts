@@ -42,4 +42,66 @@ describe('dispatcher', () => {
       await store.close();
     }
   });
+
+  it("starts another cart's delivery as soon as a slot frees, while the same cart waits for its outcome's commit", async () => {
+    const base = openSqliteStore({ path: ':memory:' });
+    // Outcomes are committed only when the test says so.
+    let release: () => void = () => undefined;
+    const committed = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const store = {
+      ...base,
+      settleDeliveries: async (list: Parameters<typeof base.settleDeliveries>[0]) => {
+        await committed;
+        return base.settleDeliveries(list);
+      },
+    };
+    const listener = await startListener();
+    const dispatcher = createDispatcher({
+      store,
+      now: () => new Date(),
+      maxAttempts: 3,
+      timeoutMs: 5000,
+      denyPrivate: false,
+      maxInFlight: 1,
+      // One round at start and none after within the test: only a freed slot can start more.
+      pollMs: 600_000,
+    });
+    try {
+      await base.createSubscription({ id: 's', callback: listener.url, query: '' });
+      const now = new Date().toISOString();
+      const write = async (cartId: string, eventId: string): Promise<void> => {
+        const cart = { id: cartId };
+        const event = buildEvent('ShoppingCartCreateEvent', cart, { eventId, now, correlationId: undefined });
+        await base.createCart({ id: `${cartId}-${eventId}` }, { now, expiresAt: undefined }, [
+          { ...event, cartId },
+        ]);
+      };
+      await write('A', 'a1');
+      await write('A', 'a2');
+      await write('B', 'b1');
+      dispatcher.start();
+      const first = await listener.waitFor(2, 5000);
+      expect(
+        first.map((r) => r.body.eventId),
+        'B went out while A waits for its commit',
+      ).to.deep.equal(['a1', 'b1']);
+      const pending = await base.backlog();
+      expect(
+        pending.map((b) => [b.subscriptionId, b.pending]),
+        'no outcome recorded yet',
+      ).to.deep.equal([['s', 3]]);
+      release();
+      const all = await listener.waitFor(3);
+      expect(all.map((r) => r.body.eventId)).to.deep.equal(['a1', 'b1', 'a2']);
+      await dispatcher.stop(1000);
+      expect(await base.backlog(), 'every outcome recorded').to.deep.equal([]);
+    } finally {
+      release();
+      await dispatcher.stop(1000);
+      await listener.close();
+      await base.close();
+    }
+  });
 });

@@ -62,6 +62,43 @@ describe('SQLite store: the cached count of live carts', () => {
   });
 });
 
+describe('SQLite store: routing takes the write lock only when there is something to route', () => {
+  it('routes an empty outbox while another process holds the lock, and waits for it once there is an event', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tmf663-route-'));
+    const path = join(dir, 'r.db');
+    const api = openSqliteStore({ path, synchronous: 'normal' });
+    const dispatcher = openSqliteStore({ path, synchronous: 'normal', lockTimeoutMs: 200 });
+    const other = new Database(path);
+    try {
+      await api.createSubscription({ id: 's', callback: 'http://listener.test/', query: '' });
+      const all = () => [{ subscriptionId: 's' }];
+      other.exec('BEGIN IMMEDIATE');
+      expect(await dispatcher.routeOutbox(all, 10), 'nothing to route, no lock needed').to.equal(0);
+      other.exec('COMMIT');
+      const now = new Date().toISOString();
+      await api.createCart({ id: 'c1' }, { now, expiresAt: undefined }, [
+        { eventId: 'e1', cartId: 'c1', eventType: 'ShoppingCartCreateEvent', body: { eventId: 'e1' } },
+      ]);
+      other.exec('BEGIN IMMEDIATE');
+      const refused = await dispatcher.routeOutbox(all, 10).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      other.exec('COMMIT');
+      expect(refused, 'an event to route needs the lock').to.be.instanceOf(AppError);
+      expect(await dispatcher.routeOutbox(all, 10)).to.equal(1);
+      expect((await dispatcher.backlog()).map((b) => [b.subscriptionId, b.pending])).to.deep.equal([
+        ['s', 1],
+      ]);
+    } finally {
+      other.close();
+      await api.close();
+      await dispatcher.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('SQLite store: documents as JSONB', () => {
   const t0 = Date.parse('2030-01-01T00:00:00Z');
   const meta = { now: new Date(t0).toISOString(), expiresAt: undefined };

@@ -176,13 +176,19 @@ export function eventMethods(s: SqliteState): EventMethods {
   const { stmt, queue } = s;
   const tx = eventTransactions(s);
   return {
+    // An empty outbox is seen by a read: a write would be a commit of nothing, and every commit
+    // of this connection makes the API's connection reload its page cache.
     routeOutbox: (fn, max, routed) =>
-      queue.write(() => {
-        const made: Delivery[] | undefined = routed ? [] : undefined;
-        const moved = tx.route(fn, max, made);
-        if (made && made.length > 0) routed?.(made);
-        return moved;
-      }),
+      run(() => stmt.anyOutbox.get()).then((any) =>
+        any === undefined
+          ? 0
+          : queue.write(() => {
+              const made: Delivery[] | undefined = routed ? [] : undefined;
+              const moved = tx.route(fn, max, made);
+              if (made && made.length > 0) routed?.(made);
+              return moved;
+            }),
+      ),
     pendingAfter: (subscriptionId, afterSeq, max) =>
       run(() => stmt.window.all(subscriptionId, afterSeq, max).map(toDelivery)),
     settleDeliveries: (list) =>

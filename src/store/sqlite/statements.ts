@@ -42,6 +42,7 @@ interface EventStatements {
   insertOutbox: Stmt;
   outbox: Stmt<[number], OutboxRow>;
   deleteOutbox: Stmt;
+  anyOutbox: Stmt<[], { one: number }>;
   insertDelivery: Stmt;
   due: Stmt<[number, number], DeliveryRow>;
   deliveryRow: Stmt<[string, string], DeliveryRow>;
@@ -118,6 +119,7 @@ function eventStatements(db: Database.Database): EventStatements {
       `SELECT seq, event_id, cart_id, event_type, body, cart_times FROM outbox ORDER BY seq LIMIT ?`,
     ),
     deleteOutbox: db.prepare(`DELETE FROM outbox WHERE seq = ?`),
+    anyOutbox: db.prepare<[], { one: number }>(`SELECT 1 AS one FROM outbox LIMIT 1`),
     insertDelivery: db.prepare(
       `INSERT OR IGNORE INTO deliveries (event_id, subscription_id, cart_id, event_type, body, attempts, next_attempt_at)
        VALUES (@eventId, @subscriptionId, @cartId, @eventType, @body, 0, 0)`,

@@ -176,8 +176,8 @@ export function eventMethods(s: SqliteState): EventMethods {
   const { stmt, queue } = s;
   const tx = eventTransactions(s);
   return {
-    // An empty outbox is seen by a read: a write would be a commit of nothing, and every commit
-    // of this connection makes the API's connection reload its page cache.
+    // An empty outbox is seen by a read: a write would take the write lock for nothing, and a
+    // writer of another process (the API's, in the delivery thread's case) would wait for it.
     routeOutbox: (fn, max, routed) =>
       run(() => stmt.anyOutbox.get()).then((any) =>
         any === undefined

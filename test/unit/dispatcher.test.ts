@@ -2,22 +2,26 @@ import { expect } from 'chai';
 import { buildEvent } from '../../src/events/build-event.js';
 import { createDispatcher } from '../../src/events/dispatcher.js';
 import { openSqliteStore } from '../../src/store/sqlite/store.js';
+import type { Store } from '../../src/store/store.js';
 import { startListener } from '../support/listener.js';
+
+/** A dispatcher in this thread over `store`, delivering to local listeners. */
+const dispatcherOver = (store: Store, o: { maxInFlight: number; pollMs: number }) =>
+  createDispatcher({
+    store,
+    now: () => new Date(),
+    maxAttempts: 3,
+    timeoutMs: 5000,
+    denyPrivate: false,
+    ...o,
+  });
 
 describe('dispatcher', () => {
   it('keeps at most maxInFlight deliveries on their way, and still delivers everything', async () => {
     const store = openSqliteStore({ path: ':memory:' });
     const listener = await startListener();
     listener.delayMs = 50;
-    const dispatcher = createDispatcher({
-      store,
-      now: () => new Date(),
-      maxAttempts: 3,
-      timeoutMs: 5000,
-      denyPrivate: false,
-      maxInFlight: 2,
-      pollMs: 10,
-    });
+    const dispatcher = dispatcherOver(store, { maxInFlight: 2, pollMs: 10 });
     try {
       await store.createSubscription({ id: 's', callback: listener.url, query: '' });
       const now = new Date().toISOString();
@@ -58,16 +62,8 @@ describe('dispatcher', () => {
       },
     };
     const listener = await startListener();
-    const dispatcher = createDispatcher({
-      store,
-      now: () => new Date(),
-      maxAttempts: 3,
-      timeoutMs: 5000,
-      denyPrivate: false,
-      maxInFlight: 1,
-      // One round at start and none after within the test: only a freed slot can start more.
-      pollMs: 600_000,
-    });
+    // One round at start and none after within the test: only a freed slot can start more.
+    const dispatcher = dispatcherOver(store, { maxInFlight: 1, pollMs: 600_000 });
     try {
       await base.createSubscription({ id: 's', callback: listener.url, query: '' });
       const now = new Date().toISOString();

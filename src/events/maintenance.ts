@@ -1,7 +1,7 @@
 /**
- * Maintenance, every maintenanceMs: the backlog cap (a lane over maxPending has its oldest
- * deliveries dead-lettered, reason "backlog") and the retention of delivered records and dead
- * letters.
+ * Maintenance, every maintenanceMs: the deliveries of subscriptions that are gone, the backlog
+ * cap (a lane over maxPending has its oldest deliveries dead-lettered, reason "backlog") and the
+ * retention of delivered records and dead letters (and whatever else the store prunes then).
  */
 import type { Engine } from './dispatch-engine.js';
 import { resetLane } from './lanes.js';
@@ -20,10 +20,18 @@ export function createMaintenance(engine: Engine): Maintenance {
 
   const pass = async (): Promise<void> => {
     const now = options.now();
+    const backlog = await store.backlog();
+    // Deliveries of a subscription that is gone (a store may delete them after the subscription,
+    // and routing may have used a list read just before): no lane sends them; they go now. Each
+    // such subscription was there when its deliveries were made, before the backlog was read,
+    // so a subscription missing from a list read after it was deleted.
+    const subscribed = new Set((await store.listSubscriptions()).map((sub) => sub.id));
+    for (const b of backlog)
+      if (!subscribed.has(b.subscriptionId)) await store.deleteSubscription(b.subscriptionId);
     // The cap: a subscriber that cannot keep up loses its oldest events to the dead letters,
     // counted and visible, rather than growing the store without end.
-    for (const b of await store.backlog()) {
-      if (b.pending <= maxPending) continue;
+    for (const b of backlog) {
+      if (b.pending <= maxPending || !subscribed.has(b.subscriptionId)) continue;
       const reason = `backlog over NOTIFY_MAX_PENDING (${maxPending}): the oldest events were set aside`;
       let count = 0;
       for (;;) {

@@ -1,6 +1,7 @@
 /**
- * The transactional outbox and the delivery queue: events recorded with the cart write, routed
- * into per-subscriber deliveries, settled as delivered, retried or dead-lettered, then pruned.
+ * The transactional outbox and the delivery queue: events recorded with the cart write (main
+ * file), routed into per-subscriber deliveries (events file, events-file.ts), settled as
+ * delivered, retried or dead-lettered, then pruned.
  */
 import type { ShoppingCart } from '../../api-types.js';
 import type {
@@ -8,6 +9,7 @@ import type {
   DeadLetter,
   Delivery,
   EventMethods,
+  EventRecordCounts,
   OutboxRecord,
   RouteTarget,
   Settlement,
@@ -51,14 +53,24 @@ function eventText(e: OutboxRecord, doc: ShoppingCart | undefined, json: string 
   return `${head.slice(0, -tail.length)}"event":{"shoppingCart":${json}}}`;
 }
 
+/**
+ * Routes the outbox rows above the cursor, inside a transaction of the events file, which holds
+ * its write lock: the cursor is read, the deliveries inserted and the cursor advanced together,
+ * so processes routing at once (CLUSTER_WORKERS) take turns, and a row routed twice anyway (a
+ * lost commit) gives no second delivery (INSERT OR IGNORE on (event_id, subscription_id)).
+ * The rows are read from the main file's latest commit. A seq is given under the main file's
+ * write lock and the row commits before that lock passes on, so seq order is commit order: a
+ * reader that sees a row sees every row of a lower seq that will ever exist, and the cursor
+ * never passes a row still to come.
+ */
 function route(
   s: SqliteState,
   fn: (event: OutboxRecord) => RouteTarget[],
   max: number,
   made: Delivery[] | undefined,
 ): number {
-  const { stmt } = s;
-  const rows = stmt.outbox.all(max);
+  const { stmt } = s.ev;
+  const rows = s.stmt.outbox.all(stmt.cursor.get() ?? 0, max);
   for (const row of rows) {
     const body = parsedOnce(row.body);
     const event: OutboxRecord = {
@@ -98,8 +110,9 @@ function route(
         );
       }
     }
-    stmt.deleteOutbox.run(row.seq);
   }
+  const last = rows.at(-1);
+  if (last) stmt.setCursor.run(last.seq);
   return rows.length;
 }
 
@@ -109,7 +122,7 @@ function capBacklog(
   keep: number,
   dead: { lastError: string; deadAt: string },
 ): Delivery[] {
-  const { stmt } = s;
+  const { stmt } = s.ev;
   const cutoff = stmt.capCutoff.get(subscriptionId, keep);
   if (cutoff === undefined) return [];
   const rows = stmt.overCap.all(subscriptionId, cutoff, capChunk);
@@ -126,14 +139,16 @@ function deadLetter(
   subscriptionId: string,
   dead: { attempts: number; lastError: string; deadAt: string },
 ): void {
-  const row = s.stmt.deliveryRow.get(eventId, subscriptionId);
+  const { stmt } = s.ev;
+  const row = stmt.deliveryRow.get(eventId, subscriptionId);
   if (!row) return;
-  s.stmt.insertDead.run({ ...row, ...dead });
-  s.stmt.completeDelivery.run(eventId, subscriptionId);
+  stmt.insertDead.run({ ...row, ...dead });
+  stmt.completeDelivery.run(eventId, subscriptionId);
 }
 
+/** The events file's transactions. */
 function eventTransactions(s: SqliteState) {
-  const { db, stmt } = s;
+  const { db, stmt } = s.ev;
   const dead = db.transaction(
     (eventId: string, subscriptionId: string, attempts: number, lastError: string, deadAt: string): void => {
       deadLetter(s, eventId, subscriptionId, { attempts, lastError, deadAt });
@@ -167,19 +182,49 @@ function eventTransactions(s: SqliteState) {
   };
 }
 
+/** The outbox rows not yet routed, the pending deliveries and the records, as one count. */
+function counts(s: SqliteState): EventRecordCounts {
+  // The events file first (one statement: one snapshot), the outbox after: routing in between
+  // makes rows count twice for a moment, never not at all.
+  const c = s.ev.stmt.counts.get() ?? { cursor: 0, pending: 0, delivered: 0, dead: 0 };
+  return {
+    outbox: s.stmt.unrouted.get(c.cursor) ?? 0,
+    pending: c.pending,
+    delivered: c.delivered,
+    dead: c.dead,
+  };
+}
+
 /**
- * The Store's event methods. The dispatcher's writes join the group commit: they share the commit
- * (and its fsync) of the request writes of the same event-loop turn instead of blocking the loop
- * for their own, and, like every write, take the write lock the right way.
+ * The outbox rows already routed leave the main file, in chunks (each its own transaction, so
+ * the API's writes wait briefly at most), at each maintenance pass: rarely, where deleting them
+ * as they were routed made the delivery thread write to the main file all the time.
+ */
+async function pruneRouted(s: SqliteState, max: number): Promise<void> {
+  const { stmt } = s;
+  // A cursor another connection can read is durable (events-file.ts): the rows it covers may go.
+  const cursor = s.ev.stmt.cursor.get() ?? 0;
+  for (;;) {
+    const first = stmt.firstOutbox.get() ?? undefined;
+    if (first === undefined || first > cursor) return;
+    const gone = await s.queue.write(() => stmt.deleteRouted.run(cursor, max).changes);
+    if (gone < max) return;
+  }
+}
+
+/**
+ * The Store's event methods. The dispatcher's writes join the group commit of the events file:
+ * they share its commit (and fsync) with the other outcomes of the same event-loop turn, and,
+ * like every write, take the write lock the right way.
  */
 export function eventMethods(s: SqliteState): EventMethods {
-  const { stmt, queue } = s;
+  const { stmt, queue } = s.ev;
   const tx = eventTransactions(s);
   return {
     // An empty outbox is seen by a read: a write would take the write lock for nothing, and a
-    // writer of another process (the API's, in the delivery thread's case) would wait for it.
+    // writer of another process would wait for it.
     routeOutbox: (fn, max, routed) =>
-      run(() => stmt.anyOutbox.get()).then((any) =>
+      run(() => s.stmt.anyOutbox.get(stmt.cursor.get() ?? 0)).then((any) =>
         any === undefined
           ? 0
           : queue.write(() => {
@@ -207,9 +252,12 @@ export function eventMethods(s: SqliteState): EventMethods {
       ),
     capBacklog: (subscriptionId, keep, lastError, now) =>
       queue.write(() => tx.capBacklog(subscriptionId, keep, lastError, now)),
-    pruneEventRecords: (deliveredBefore, deadBefore, max) =>
-      queue.write(() => tx.prune(deliveredBefore, deadBefore, max)),
-    eventRecordCounts: () => run(() => stmt.counts.get() ?? { outbox: 0, pending: 0, delivered: 0, dead: 0 }),
+    pruneEventRecords: async (deliveredBefore, deadBefore, max) => {
+      const gone = await queue.write(() => tx.prune(deliveredBefore, deadBefore, max));
+      await pruneRouted(s, Math.max(max, capChunk));
+      return gone;
+    },
+    eventRecordCounts: () => run(() => counts(s)),
     dueDeliveries: (nowMs, max) => run(() => stmt.due.all(nowMs, max).map(toDelivery)),
     completeDelivery: (eventId, subscriptionId) =>
       queue.write(() => {
@@ -235,6 +283,10 @@ export function eventMethods(s: SqliteState): EventMethods {
           }),
         ),
       ),
-    pendingDeliveries: () => run(() => stmt.pending.get()?.n ?? 0),
+    pendingDeliveries: () =>
+      run(() => {
+        const c = counts(s);
+        return c.pending + c.outbox;
+      }),
   };
 }

@@ -15,9 +15,11 @@ import type { ShoppingCart } from '../../api-types.js';
  * the RFC 3339 reader of src/query/dates.ts (recomputed for every cart when the store opens a
  * version-2 file: migrate.ts); 4: subscriptions unique per owner, (owner, callback, query), instead of
  * (callback, query) for everyone (subscriptionsOwnerSql rebuilds the table of an older file); 5: the
- * outbox keeps each event's cart times (outboxTimesSql adds the column to an older file).
+ * outbox keeps each event's cart times (outboxTimesSql adds the column to an older file); 6: the
+ * deliveries and their records live in the events file (deliverySchemaSql), moved out of an older
+ * file by migrate.ts.
  */
-export const schemaVersion = 5;
+export const schemaVersion = 6;
 
 export const schemaSql = `
 CREATE TABLE IF NOT EXISTS carts (
@@ -101,7 +103,7 @@ export function extractKeys(doc: ShoppingCart): { kind: KeyedPath; value: string
   return rows;
 }
 
-/** Hub subscriptions and the transactional outbox (see src/events/). */
+/** Hub subscriptions and the transactional outbox (see src/events/), in the main file. */
 export const eventsSchemaSql = `
 -- owner is '' for a subscription without one (the admin side); the owner also stays in doc.
 CREATE TABLE IF NOT EXISTS subscriptions (
@@ -112,6 +114,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (
   doc TEXT NOT NULL,
   UNIQUE (owner, callback, query)
 );
+-- seq is AUTOINCREMENT: never given twice, even after the newest rows were deleted (routed, then
+-- pruned), so the routing cursor of the events file never stands above a row it has not read.
 CREATE TABLE IF NOT EXISTS outbox (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   event_id TEXT NOT NULL,
@@ -121,6 +125,59 @@ CREATE TABLE IF NOT EXISTS outbox (
   -- OutboxRecord.cartTimes as JSON; NULL in rows written before version 5.
   cart_times TEXT
 );
+`;
+
+/**
+ * Idempotency-Key records (src/http/idempotency.ts): one row per caller and key. New tables only,
+ * created if missing, so the layout version (user_version) stays as it is.
+ */
+export const idempotencySchemaSql = `
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  token TEXT NOT NULL,
+  answer TEXT,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_at);
+`;
+
+/** The columns of each table of the events file that a version-5 main file held (migrate.ts). */
+export const deliveryTables = {
+  deliveries: [
+    'seq',
+    'event_id',
+    'subscription_id',
+    'cart_id',
+    'event_type',
+    'body',
+    'attempts',
+    'next_attempt_at',
+  ],
+  delivered: ['event_id', 'subscription_id', 'cart_id', 'event_type', 'attempts', 'delivered_at'],
+  dead_letters: [
+    'event_id',
+    'subscription_id',
+    'cart_id',
+    'event_type',
+    'body',
+    'attempts',
+    'last_error',
+    'dead_at',
+  ],
+} as const;
+
+/** PRAGMA user_version of a current events file (deliverySchemaSql); a newer one is refused. */
+export const eventsFileVersion = 1;
+
+/**
+ * The events file (events-file.ts): each subscriber's deliveries, what became of them (delivered,
+ * dead letters), and how far routing has read the main file's outbox. Written by the delivery
+ * thread about a hundred times a second under load, so apart from the API's main file.
+ */
+export const deliverySchemaSql = `
 CREATE TABLE IF NOT EXISTS deliveries (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   event_id TEXT NOT NULL,
@@ -158,21 +215,9 @@ CREATE TABLE IF NOT EXISTS delivered (
   PRIMARY KEY (event_id, subscription_id)
 );
 CREATE INDEX IF NOT EXISTS delivered_at ON delivered (delivered_at);
-`;
-
-/**
- * Idempotency-Key records (src/http/idempotency.ts): one row per caller and key. New tables only,
- * created if missing, so the layout version (user_version) stays as it is.
- */
-export const idempotencySchemaSql = `
-CREATE TABLE IF NOT EXISTS idempotency_keys (
-  scope TEXT NOT NULL,
-  key TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
-  token TEXT NOT NULL,
-  answer TEXT,
-  expires_at INTEGER NOT NULL,
-  PRIMARY KEY (scope, key)
+-- One row: the highest outbox seq already routed (none yet: 0).
+CREATE TABLE IF NOT EXISTS route_cursor (
+  id INTEGER PRIMARY KEY CHECK (id = 0),
+  seq INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_at);
 `;

@@ -11,16 +11,18 @@
  * a write still waiting after lockTimeoutMs fails with STORE_UNAVAILABLE (503, Retry-After).
  *
  * The parts: schema.ts and migrate.ts (the layout), sql.ts (the query compiler), statements.ts,
- * write-queue.ts (the group commit), carts.ts and list.ts, outbox.ts (events), subscriptions.ts,
- * idempotency.ts.
+ * write-queue.ts (the group commit), connection.ts, carts.ts and list.ts, outbox.ts (events),
+ * events-file.ts (where the deliveries live: a second file) and delivery-statements.ts,
+ * subscriptions.ts, idempotency.ts.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { defaults } from '../../config/config.js';
 import type { Store } from '../store.js';
 import { cartMethods } from './carts.js';
+import { checkpointTimer, connect } from './connection.js';
+import { prepareDeliveryStatements } from './delivery-statements.js';
 import { run } from './errors.js';
+import { checkCursor, openEventsFile } from './events-file.js';
 import { idempotencyMethods } from './idempotency.js';
 import { migrate } from './migrate.js';
 import { eventMethods } from './outbox.js';
@@ -33,7 +35,10 @@ import { WriteQueue } from './write-queue.js';
 export interface SqliteOptions {
   /** A file path, or ':memory:' for tests. */
   path: string;
-  /** FULL (default) fsyncs every commit, so an acknowledged write survives a power cut. */
+  /**
+   * FULL (default) fsyncs every commit, so an acknowledged write survives a power cut. The
+   * connection to the events file always does (events-file.ts).
+   */
   synchronous?: 'full' | 'normal';
   /**
    * Longest a write waits for the write lock while other processes sharing the file write
@@ -49,37 +54,13 @@ export interface SqliteOptions {
   checkpointEveryMs?: number;
 }
 
-/**
- * The WAL size (pages) past which a commit checkpoints, inside the commit: four times SQLite's
- * default, so that normally the dispatcher's timed checkpoints (checkpointEveryMs) do this work.
- */
-const autoCheckpointPages = 4000;
-
-/** PASSIVE checkpoints every `everyMs` (see SqliteOptions.checkpointEveryMs); clear it at close. */
-function checkpointTimer(db: Database.Database, everyMs: number | undefined): NodeJS.Timeout | undefined {
-  if (everyMs === undefined) return undefined;
-  const timer = setInterval(() => {
-    try {
-      db.pragma('wal_checkpoint(PASSIVE)');
-    } catch {
-      // Busy or failing now: the next one, or a commit past autoCheckpointPages, does it.
-    }
-  }, everyMs);
-  timer.unref();
-  return timer;
-}
-
 /** Opens the file with its settings, SQL functions and current layout. */
-function openDatabase(options: SqliteOptions, lockTimeoutMs: number): Database.Database {
-  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-  const db = new Database(options.path, { timeout: lockTimeoutMs });
-  db.pragma('journal_mode = WAL');
-  db.pragma(`wal_autocheckpoint = ${autoCheckpointPages}`);
-  db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-  // Outside the write queue (opening, the schema, the migration, a read meeting a recovery),
-  // SQLite's own busy handler waits for other processes sharing the file, blocking, up to the
-  // timeout. The write queue does not block: it turns the handler off while it tries the lock.
-  db.pragma(`busy_timeout = ${lockTimeoutMs}`);
+function openDatabase(
+  options: SqliteOptions,
+  lockTimeoutMs: number,
+  events: Database.Database,
+): Database.Database {
+  const db = connect(options.path, options.synchronous ?? 'full', lockTimeoutMs);
   // Reads through a memory map instead of copying pages into SQLite's cache: a scan of every
   // document (an unindexed filter) is about twice as fast. The map grows with the file, up to this.
   db.pragma('mmap_size = 1073741824');
@@ -89,15 +70,28 @@ function openDatabase(options: SqliteOptions, lockTimeoutMs: number): Database.D
   db.exec(schemaSql);
   db.exec(eventsSchemaSql);
   db.exec(idempotencySchemaSql);
-  migrate(db);
+  migrate(db, events);
   return db;
 }
 
 export function openSqliteStore(options: SqliteOptions): Store {
   const lockTimeoutMs = options.lockTimeoutMs ?? defaults.store.sqliteLockTimeoutMs;
-  const db = openDatabase(options, lockTimeoutMs);
-  const s: SqliteState = { db, stmt: prepareStatements(db), queue: new WriteQueue(db, lockTimeoutMs) };
-  const checkpoints = checkpointTimer(db, options.checkpointEveryMs);
+  const events = openEventsFile(options.path, lockTimeoutMs);
+  let db: Database.Database;
+  try {
+    db = openDatabase(options, lockTimeoutMs, events);
+  } catch (e) {
+    events.close();
+    throw e;
+  }
+  const s: SqliteState = {
+    db,
+    stmt: prepareStatements(db),
+    queue: new WriteQueue(db, lockTimeoutMs),
+    ev: { db: events, stmt: prepareDeliveryStatements(events), queue: new WriteQueue(events, lockTimeoutMs) },
+  };
+  checkCursor(s);
+  const checkpoints = [db, events].map((c) => checkpointTimer(c, options.checkpointEveryMs));
   return {
     name: 'sqlite',
     ...(options.path === ':memory:' ? {} : { location: { store: 'sqlite', path: options.path } as const }),
@@ -110,10 +104,12 @@ export function openSqliteStore(options: SqliteOptions): Store {
         s.stmt.ping.get();
       }),
     close: () => {
-      clearInterval(checkpoints);
+      for (const timer of checkpoints) clearInterval(timer);
       // Writes still waiting for the lock get a last try, blocking, up to the lock timeout.
-      s.queue.close();
-      if (db.open) db.close();
+      for (const c of [s, s.ev]) {
+        c.queue.close();
+        if (c.db.open) c.db.close();
+      }
       return Promise.resolve();
     },
   };

@@ -6,7 +6,13 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { AppError } from '../../src/errors.js';
 import { parseListQuery } from '../../src/query/parse.js';
-import { schemaSql, schemaVersion } from '../../src/store/sqlite/schema.js';
+import { eventsPath } from '../../src/store/sqlite/events-file.js';
+import {
+  deliverySchemaSql,
+  eventsSchemaSql,
+  schemaSql,
+  schemaVersion,
+} from '../../src/store/sqlite/schema.js';
 import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import type { Store } from '../../src/store/store.js';
 import { expect } from 'chai';
@@ -63,12 +69,13 @@ describe('SQLite store: the cached count of live carts', () => {
 });
 
 describe('SQLite store: routing takes the write lock only when there is something to route', () => {
-  it('routes an empty outbox while another process holds the lock, and waits for it once there is an event', async () => {
+  it("routes an empty outbox while another process holds the events file's lock, and waits for it once there is an event", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tmf663-route-'));
     const path = join(dir, 'r.db');
     const api = openSqliteStore({ path, synchronous: 'normal' });
     const dispatcher = openSqliteStore({ path, synchronous: 'normal', lockTimeoutMs: 200 });
-    const other = new Database(path);
+    const other = new Database(eventsPath(path));
+    const mainWriter = new Database(path);
     try {
       await api.createSubscription({ id: 's', callback: 'http://listener.test/', query: '' });
       const all = () => [{ subscriptionId: 's' }];
@@ -86,12 +93,16 @@ describe('SQLite store: routing takes the write lock only when there is somethin
       );
       other.exec('COMMIT');
       expect(refused, 'an event to route needs the lock').to.be.instanceOf(AppError);
+      // The main file's lock is not needed: routing only reads the outbox there.
+      mainWriter.exec('BEGIN IMMEDIATE');
       expect(await dispatcher.routeOutbox(all, 10)).to.equal(1);
+      mainWriter.exec('COMMIT');
       expect((await dispatcher.backlog()).map((b) => [b.subscriptionId, b.pending])).to.deep.equal([
         ['s', 1],
       ]);
     } finally {
       other.close();
+      mainWriter.close();
       await api.close();
       await dispatcher.close();
       rmSync(dir, { recursive: true, force: true });
@@ -268,6 +279,129 @@ describe('SQLite store: documents as JSONB', () => {
       const columns = (check.pragma('table_info(outbox)') as { name: string }[]).map((c) => c.name);
       expect(columns).to.include('cart_times');
       check.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('moves the deliveries and records of a layout-5 file into the events file; its outbox routes and delivers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tmf663-migrate6-'));
+    const path = join(dir, 'c.db');
+    const t = '2030-01-01T00:00:00.000Z';
+    try {
+      // A version-5 file: deliveries, delivered and dead_letters in the main file, one event
+      // waiting in the outbox (routing deleted what it routed, so none of it was routed).
+      const old = new Database(path);
+      old.exec(schemaSql);
+      old.exec(eventsSchemaSql);
+      old.exec(deliverySchemaSql);
+      old.exec('DROP TABLE route_cursor');
+      old
+        .prepare(`INSERT INTO subscriptions (id, owner, callback, query, doc) VALUES (?, '', ?, '', ?)`)
+        .run('s1', 'http://l/1', JSON.stringify({ id: 's1', callback: 'http://l/1', query: '' }));
+      old.exec(`INSERT INTO outbox (seq, event_id, cart_id, event_type, body, cart_times)
+        VALUES (3, 'o1', 'c2', 'ShoppingCartCreateEvent', '{"eventId":"o1"}', NULL)`);
+      const pending = `INSERT INTO deliveries (seq, event_id, subscription_id, cart_id, event_type, body, attempts, next_attempt_at)
+        VALUES (7, 'd1', 's1', 'c1', 'ShoppingCartCreateEvent', '{"eventId":"d1"}', 2, 0)`;
+      old.exec(pending);
+      old.exec(`INSERT INTO delivered (event_id, subscription_id, cart_id, event_type, attempts, delivered_at)
+        VALUES ('d0', 's1', 'c1', 'ShoppingCartCreateEvent', 1, '${t}')`);
+      old.exec(`INSERT INTO dead_letters (event_id, subscription_id, cart_id, event_type, body, attempts, last_error, dead_at)
+        VALUES ('x1', 's1', 'c3', 'ShoppingCartCreateEvent', '{"eventId":"x1"}', 5, 'HTTP 500', '${t}')`);
+      old.pragma('user_version = 5');
+      old.close();
+      // A migration that stopped after copying the pending delivery: the copy is made again, once.
+      const copied = new Database(eventsPath(path));
+      copied.exec(deliverySchemaSql);
+      copied.exec(pending);
+      copied.close();
+
+      const store = openSqliteStore({ path, synchronous: 'normal' });
+      try {
+        expect(await store.eventRecordCounts()).to.deep.equal({
+          outbox: 1,
+          pending: 1,
+          delivered: 1,
+          dead: 1,
+        });
+        expect((await store.listDeadLetters()).map((d) => [d.eventId, d.lastError])).to.deep.equal([
+          ['x1', 'HTTP 500'],
+        ]);
+        expect(await store.routeOutbox(() => [{ subscriptionId: 's1' }], 10)).to.equal(1);
+        const queue = await store.pendingAfter('s1', 0, 10);
+        expect(queue.map((d) => [d.eventId, d.attempts])).to.deep.equal([
+          ['d1', 2],
+          ['o1', 0],
+        ]);
+        await store.settleDeliveries(
+          queue.map((d) => ({
+            kind: 'delivered',
+            eventId: d.eventId,
+            subscriptionId: 's1',
+            attempts: 1,
+            at: t,
+          })),
+        );
+        expect(await store.eventRecordCounts()).to.deep.equal({
+          outbox: 0,
+          pending: 0,
+          delivered: 3,
+          dead: 1,
+        });
+        // Maintenance deletes the routed event from the main file's outbox.
+        await store.pruneEventRecords('2000-01-01T00:00:00.000Z', '2000-01-01T00:00:00.000Z', 100);
+      } finally {
+        await store.close();
+      }
+      const check = new Database(path, { readonly: true });
+      expect(check.pragma('user_version', { simple: true })).to.equal(schemaVersion);
+      const tables = check
+        .prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+        .pluck()
+        .all();
+      expect(tables)
+        .to.include('outbox')
+        .and.not.include.members(['deliveries', 'delivered', 'dead_letters']);
+      expect(check.prepare('SELECT COUNT(*) AS n FROM outbox').get()).to.deep.equal({ n: 0 });
+      check.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('routes again from the start when the main file is older than the events file (a restored backup)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tmf663-cursor-'));
+    const path = join(dir, 'c.db');
+    const event = (id: string) => ({
+      eventId: id,
+      cartId: id,
+      eventType: 'ShoppingCartCreateEvent',
+      body: { eventId: id },
+    });
+    const meta = { now: new Date().toISOString(), expiresAt: undefined };
+    try {
+      const first = openSqliteStore({ path, synchronous: 'normal' });
+      await first.createSubscription({ id: 's', callback: 'http://l/', query: '' });
+      for (const id of ['a', 'b']) await first.createCart({ id }, meta, [event(id)]);
+      expect(await first.routeOutbox(() => [], 10)).to.equal(2);
+      await first.close();
+      // The main file replaced by a new one: its outbox starts again at seq 1.
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
+      const second = openSqliteStore({ path, synchronous: 'normal' });
+      try {
+        await second.createSubscription({ id: 's', callback: 'http://l/', query: '' });
+        await second.createCart({ id: 'c' }, meta, [event('c')]);
+        expect(await second.eventRecordCounts()).to.deep.include({ outbox: 1 });
+      } finally {
+        await second.close();
+      }
+      const third = openSqliteStore({ path, synchronous: 'normal' });
+      try {
+        expect(await third.routeOutbox(() => [{ subscriptionId: 's' }], 10)).to.equal(1);
+        expect((await third.pendingAfter('s', 0, 10)).map((d) => d.eventId)).to.deep.equal(['c']);
+      } finally {
+        await third.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

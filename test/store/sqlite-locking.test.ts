@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import type { ShoppingCart } from '../../src/api-types.js';
 import { createCartService } from '../../src/cart/cart-service.js';
 import { AppError } from '../../src/errors.js';
+import { eventsPath } from '../../src/store/sqlite/events-file.js';
 import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -28,9 +29,12 @@ describe('SQLite store: the write lock, shared with other connections', () => {
   let dir: string;
   let path: string;
   const opened: { close(): unknown }[] = [];
-  /** Another process's connection to the same file, which fails at once when the lock is taken. */
-  const other = (): Database.Database => {
-    const db = new Database(path, { timeout: 0 });
+  /**
+   * Another process's connection to the same file (or to its events file), which fails at once
+   * when the lock is taken.
+   */
+  const other = (file = path): Database.Database => {
+    const db = new Database(file, { timeout: 0 });
     opened.push(db);
     return db;
   };
@@ -91,8 +95,7 @@ describe('SQLite store: the write lock, shared with other connections', () => {
     await s.createSubscription({ id: 's0', callback: 'http://listener.test/' });
     const event = { eventId: 'e1', cartId: 'c1', eventType: 'ShoppingCartCreateEvent', body: {} };
     await s.createCart({ id: 'c1', note: 'a' } as ShoppingCart, meta, [event]);
-    const probe = other();
-    const tryLock = (): string => {
+    const tryLock = (probe: Database.Database): string => {
       try {
         probe.exec('BEGIN IMMEDIATE');
         probe.exec('ROLLBACK');
@@ -101,20 +104,23 @@ describe('SQLite store: the write lock, shared with other connections', () => {
         return (e as { code?: string }).code ?? 'error';
       }
     };
-    // A patch's read of the current cart, and the dispatcher's read of the outbox, both run
-    // inside the batch: the lock is already held there (it used to be taken only at the write,
-    // which SQLite refuses at once when another process wrote since the read).
+    const main = other();
+    const events = other(eventsPath(path));
+    // A patch's read of the current cart, and the dispatcher's read of the routing cursor, both
+    // run inside the batch: the lock (of the main file; of the events file) is already held there
+    // (it used to be taken only at the write, which SQLite refuses at once when another process
+    // wrote since the read). Routing leaves the main file's lock alone.
     const seen: string[] = [];
     await s.updateCart?.('c1', t0, () => {
-      seen.push(tryLock());
+      seen.push(tryLock(main));
       return { kind: 'none' };
     });
     await s.routeOutbox(() => {
-      seen.push(tryLock());
+      seen.push(tryLock(events), tryLock(main));
       return [];
     }, 10);
-    expect(seen).to.deep.equal(['SQLITE_BUSY', 'SQLITE_BUSY']);
-    expect(tryLock(), 'released after the batch').to.equal('free');
+    expect(seen).to.deep.equal(['SQLITE_BUSY', 'SQLITE_BUSY', 'free']);
+    expect([tryLock(main), tryLock(events)], 'released after the batch').to.deep.equal(['free', 'free']);
   });
 
   it('purges, subscriptions and the dispatcher bookkeeping wait for the lock like cart writes', async () => {
@@ -134,11 +140,11 @@ describe('SQLite store: the write lock, shared with other connections', () => {
 
   it('opening a current file needs no write lock (a worker restarting next to a busy one)', async () => {
     await store().createCart({ id: 'kept' }, meta, []);
-    const holder = other();
-    holder.exec('BEGIN IMMEDIATE');
-    const reopened = store(50); // would fail with SQLITE_BUSY after 50 ms if it took the lock
+    const holders = [other(), other(eventsPath(path))];
+    for (const holder of holders) holder.exec('BEGIN IMMEDIATE');
+    const reopened = store(50); // would fail with SQLITE_BUSY after 50 ms if it took a lock
     expect((await reopened.getCart('kept', t0))?.version).to.equal(1);
-    holder.exec('COMMIT');
+    for (const holder of holders) holder.exec('COMMIT');
   });
 
   it('updateCart writes what decide makes of the current cart, atomically', async () => {

@@ -65,9 +65,10 @@ const borrowLock = async <T>(id: string, fn: () => Promise<T>): Promise<T> => {
 const openOwnStore = async (): Promise<Store> => {
   const { location } = setup;
   if (location.store === 'sqlite') {
-    // The dispatcher's commits skip their fsync: losing one in a power cut only means routing
-    // or sending again (at least once), and the API's next durable commit syncs them anyway.
-    // It also checkpoints the WAL, so that the API's commits rarely have to.
+    // Its commits go to the events file (routing, outcomes), which always syncs them, off the
+    // API's thread (src/store/sqlite/events-file.ts); its rare commits to the main file (routed
+    // outbox rows pruned) skip their fsync: losing one in a power cut only means pruning again.
+    // It also checkpoints both WALs, so that the API's commits rarely have to.
     return openSqliteStore({ path: location.path, synchronous: 'normal', checkpointEveryMs: 200 });
   }
   return openMongoStore({

@@ -248,6 +248,11 @@ export interface Store {
   getSubscription(id: string): Promise<StoredSubscription | undefined>;
   /** Every subscription by id; with `owner`, only those that party created. */
   listSubscriptions(owner?: string): Promise<StoredSubscription[]>;
+  /**
+   * Deletes the subscription and its pending deliveries; false when it did not exist. A store that
+   * deletes the deliveries in a second step also deletes those left of a subscription already
+   * gone (maintenance asks for each subscription in the backlog that is no longer stored).
+   */
   deleteSubscription(id: string): Promise<boolean>;
 
   /**

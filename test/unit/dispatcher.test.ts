@@ -100,4 +100,43 @@ describe('dispatcher', () => {
       await base.close();
     }
   });
+
+  it('never sends the deliveries of a subscription that is gone; maintenance deletes them', async () => {
+    const store = openSqliteStore({ path: ':memory:' });
+    const gone = await startListener();
+    const kept = await startListener();
+    const dispatcher = createDispatcher({
+      store,
+      now: () => new Date(),
+      maxAttempts: 3,
+      timeoutMs: 5000,
+      denyPrivate: false,
+      pollMs: 10,
+    });
+    try {
+      await store.createSubscription({ id: 'gone', callback: gone.url, query: '' });
+      await store.createSubscription({ id: 'kept', callback: kept.url, query: '' });
+      const now = new Date().toISOString();
+      const cart = { id: 'c1' };
+      await store.createCart(cart, { now, expiresAt: undefined }, [
+        buildEvent('ShoppingCartCreateEvent', cart, { eventId: 'e1', now, correlationId: undefined }),
+      ]);
+      // Routed with a list of subscriptions read before 'gone' was deleted.
+      expect(await store.deleteSubscription('gone')).to.equal(true);
+      await store.routeOutbox(() => [{ subscriptionId: 'gone' }, { subscriptionId: 'kept' }], 10);
+      expect((await store.backlog()).map((b) => b.subscriptionId).sort()).to.deep.equal(['gone', 'kept']);
+      dispatcher.start();
+      expect((await kept.waitFor(1)).map((r) => r.body.eventId)).to.deep.equal(['e1']);
+      await dispatcher.maintain();
+      expect((await store.backlog()).map((b) => b.subscriptionId)).to.not.include('gone');
+      expect(await store.pendingAfter('gone', 0, 10)).to.deep.equal([]);
+      expect(await store.listDeadLetters(), 'deleted, not dead-lettered').to.deep.equal([]);
+      expect(gone.received).to.deep.equal([]);
+    } finally {
+      await dispatcher.stop(1000);
+      await gone.close();
+      await kept.close();
+      await store.close();
+    }
+  });
 });

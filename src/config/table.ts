@@ -110,7 +110,7 @@ export const configTable = {
       'SQLITE_PATH',
       './data/shopping-cart.db',
       text,
-      'The SQLite file (WAL mode; its directory is created).',
+      'The SQLite file (WAL mode; its directory is created); the delivery records live beside it in `<SQLITE_PATH>-events`.',
     ),
     sqliteLockTimeoutMs: setting(
       'SQLITE_LOCK_TIMEOUT_MS',

@@ -31,7 +31,7 @@ export function createMaintenance(engine: Engine): Maintenance {
     // The cap: a subscriber that cannot keep up loses its oldest events to the dead letters,
     // counted and visible, rather than growing the store without end.
     for (const b of backlog) {
-      if (b.pending <= maxPending || !subscribed.has(b.subscriptionId)) continue;
+      if (b.pending <= maxPending) continue;
       const reason = `backlog over NOTIFY_MAX_PENDING (${maxPending}): the oldest events were set aside`;
       let count = 0;
       for (;;) {

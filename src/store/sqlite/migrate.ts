@@ -54,10 +54,12 @@ function moveDeliveryRecords(db: Database.Database, events: Database.Database): 
   const present = db.prepare<[string], { one: number }>(
     `SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = ?`,
   );
-  const tables = Object.entries(deliveryTables).filter(([table]) => present.get(table) !== undefined);
+  const tables = deliveryTables.filter((table) => present.get(table) !== undefined);
   events
     .transaction(() => {
-      for (const [table, columns] of tables) {
+      for (const table of tables) {
+        // The same columns in both files (deliverySchemaSql), each row's seq included.
+        const columns = (db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
         const list = columns.join(', ');
         const insert = events.prepare(
           `INSERT OR IGNORE INTO ${table} (${list}) VALUES (${columns.map(() => '?').join(', ')})`,
@@ -69,5 +71,5 @@ function moveDeliveryRecords(db: Database.Database, events: Database.Database): 
       }
     })
     .immediate();
-  for (const [table] of tables) db.exec(`DROP TABLE ${table}`);
+  for (const table of tables) db.exec(`DROP TABLE ${table}`);
 }

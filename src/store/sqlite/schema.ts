@@ -144,30 +144,8 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_at);
 `;
 
-/** The columns of each table of the events file that a version-5 main file held (migrate.ts). */
-export const deliveryTables = {
-  deliveries: [
-    'seq',
-    'event_id',
-    'subscription_id',
-    'cart_id',
-    'event_type',
-    'body',
-    'attempts',
-    'next_attempt_at',
-  ],
-  delivered: ['event_id', 'subscription_id', 'cart_id', 'event_type', 'attempts', 'delivered_at'],
-  dead_letters: [
-    'event_id',
-    'subscription_id',
-    'cart_id',
-    'event_type',
-    'body',
-    'attempts',
-    'last_error',
-    'dead_at',
-  ],
-} as const;
+/** The tables of the events file that a version-5 main file held (migrate.ts moves them). */
+export const deliveryTables = ['deliveries', 'delivered', 'dead_letters'] as const;
 
 /** PRAGMA user_version of a current events file (deliverySchemaSql); a newer one is refused. */
 export const eventsFileVersion = 1;

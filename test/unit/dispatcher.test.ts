@@ -105,14 +105,7 @@ describe('dispatcher', () => {
     const store = openSqliteStore({ path: ':memory:' });
     const gone = await startListener();
     const kept = await startListener();
-    const dispatcher = createDispatcher({
-      store,
-      now: () => new Date(),
-      maxAttempts: 3,
-      timeoutMs: 5000,
-      denyPrivate: false,
-      pollMs: 10,
-    });
+    const dispatcher = dispatcherOver(store, { maxInFlight: 4, pollMs: 10 });
     try {
       await store.createSubscription({ id: 'gone', callback: gone.url, query: '' });
       await store.createSubscription({ id: 'kept', callback: kept.url, query: '' });

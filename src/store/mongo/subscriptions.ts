@@ -25,11 +25,13 @@ async function createSubscription(s: MongoState, sub: StoredSubscription): Promi
   return sub;
 }
 
+// Its deliveries go even when the subscription is already gone: those left by a deletion
+// interrupted between the two, or by routing with a list read just before it, are removed by the
+// dispatcher's maintenance through this call (as in SQLite).
 async function deleteSubscription(s: MongoState, id: string): Promise<boolean> {
   const result = await s.subscriptions.deleteOne({ _id: id });
-  if (result.deletedCount === 0) return false;
   await s.deliveries.deleteMany({ subscriptionId: id });
-  return true;
+  return result.deletedCount > 0;
 }
 
 export function subscriptionMethods(s: MongoState): SubscriptionMethods {

@@ -53,6 +53,19 @@ export const idempotentReplayedHeader = (): Json => ({
 });
 
 /** TMF630's sort query parameter, which neither v4 nor v5 declares (a fresh object per document). */
+/** The ETag header of a response that returns one cart version. */
+export const etagHeader = (): Json => ({
+  ETag: { description: 'Strong entity tag of the returned cart version', schema: { type: 'string' } },
+});
+
+/** An error response in the document's own JSON media type spelling (v4 adds the charset). */
+export const errorResponseIn =
+  (mediaType: string) =>
+  (description: string): Json => ({
+    description,
+    content: { [mediaType]: { schema: { $ref: '#/components/schemas/Error' } } },
+  });
+
 export const sortParameter = (): Json => ({
   name: 'sort',
   in: 'query',

@@ -5,6 +5,8 @@
  */
 import {
   absoluteUrlCallback,
+  errorResponseIn,
+  etagHeader,
   fieldsAndSortPatterns,
   idempotencyKeyParameter,
   idempotencyKeyPattern,
@@ -17,14 +19,7 @@ import {
   type Json,
 } from './fix-up.js';
 
-const errorRef = { $ref: '#/components/schemas/Error' };
-const errorResponse = (description: string): Json => ({
-  description,
-  content: { 'application/json;charset=utf-8': { schema: errorRef } },
-});
-const etagHeader = {
-  ETag: { description: 'Strong entity tag of the returned cart version', schema: { type: 'string' } },
-};
+const errorResponse = errorResponseIn('application/json;charset=utf-8');
 
 /** Each fix-up names the defect it mends; the order is the one in api-rules.md. */
 export const fixUps: FixUp[] = [
@@ -117,13 +112,13 @@ export const fixUps: FixUp[] = [
       const list = doc.paths['/shoppingCart'].get.responses;
       list['206'] = { ...list['200'], description: 'Partial content: the page holds part of the matches' };
       const one = doc.paths['/shoppingCart/{id}'];
-      one.get.responses['200'].headers = { ...one.get.responses['200'].headers, ...etagHeader };
-      one.get.responses['304'] = { description: 'Not Modified', headers: etagHeader };
-      one.patch.responses['200'].headers = { ...one.patch.responses['200'].headers, ...etagHeader };
+      one.get.responses['200'].headers = { ...one.get.responses['200'].headers, ...etagHeader() };
+      one.get.responses['304'] = { description: 'Not Modified', headers: etagHeader() };
+      one.patch.responses['200'].headers = { ...one.patch.responses['200'].headers, ...etagHeader() };
       one.patch.responses['412'] = errorResponse('Precondition Failed');
       one.delete.responses['412'] = errorResponse('Precondition Failed');
       const create = doc.paths['/shoppingCart'].post.responses['201'];
-      create.headers = { ...create.headers, ...etagHeader };
+      create.headers = { ...create.headers, ...etagHeader() };
     },
   },
   {

@@ -8,6 +8,8 @@
  */
 import {
   absoluteUrlCallback,
+  errorResponseIn,
+  etagHeader,
   eachObject,
   fieldsAndSortPatterns,
   idempotencyKeyParameter,
@@ -22,13 +24,7 @@ import {
   type Json,
 } from './fix-up.js';
 
-const errorResponse = (description: string): Json => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
-const etagHeader = {
-  ETag: { description: 'Strong entity tag of the returned cart version', schema: { type: 'string' } },
-};
+const errorResponse = errorResponseIn('application/json');
 const schemaName = (ref: string): string => ref.replace('#/components/schemas/', '');
 
 /** The properties and required names of a schema, through its allOf chain of $refs. */
@@ -144,10 +140,10 @@ export const fixUps: FixUp[] = [
       const one = doc.paths['/shoppingCart/{id}'];
       const withEtag = (name: string): Json => ({
         ...responses[name],
-        headers: { ...responses[name].headers, ...etagHeader },
+        headers: { ...responses[name].headers, ...etagHeader() },
       });
       one.get.responses['200'] = withEtag('200ShoppingCart_Get');
-      one.get.responses['304'] = { description: 'Not Modified', headers: etagHeader };
+      one.get.responses['304'] = { description: 'Not Modified', headers: etagHeader() };
       one.patch.responses['200'] = withEtag('200ShoppingCart_Patch');
       one.patch.responses['412'] = errorResponse('Precondition Failed');
       one.delete.responses['412'] = errorResponse('Precondition Failed');

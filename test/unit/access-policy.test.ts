@@ -9,7 +9,10 @@ import {
   ownsCart,
   unrestricted,
 } from '../../src/cart/access-policy.js';
+import { createCartService } from '../../src/cart/cart-service.js';
 import { matchesFilter } from '../../src/query/evaluate.js';
+import { openSqliteStore } from '../../src/store/sqlite/store.js';
+import type { Store } from '../../src/store/store.js';
 import { appErrorOf } from '../support/app-error.js';
 
 const party = (id: string) => ({ id, role: 'customer', '@referredType': 'Individual' });
@@ -106,5 +109,56 @@ describe('Cart access policy', () => {
       expect(policy.owner).to.equal('kate');
       expect(policy.canSee(stored(cartOf('liam')))).to.equal(false);
     });
+  });
+});
+
+describe('The cart service reading a cart under an access policy', () => {
+  it('sends an unrestricted caller the stored text without reading the document; a party-limited one has it read', async () => {
+    const base = openSqliteStore({ path: ':memory:' });
+    let reads = 0;
+    // The store's carts, with every read of a document counted.
+    const store: Store = {
+      ...base,
+      getCart: async (id, nowMs) => {
+        const found = await base.getCart(id, nowMs);
+        if (!found) return undefined;
+        return {
+          json: found.json,
+          version: found.version,
+          createdAt: found.createdAt,
+          updatedAt: found.updatedAt,
+          get doc(): ShoppingCart {
+            reads++;
+            return found.doc;
+          },
+        };
+      },
+    };
+    const service = createCartService({
+      store,
+      now: () => new Date(),
+      newId: () => 'k1',
+      roundingMode: 'half-even',
+      cartTtlMs: 86_400_000,
+      maxDepth: 32,
+    });
+    try {
+      await service.create({ relatedParty: [party('kate')] }, (id) => `/x/${id}`, {
+        correlationId: undefined,
+      });
+      const all = await service.get('k1', unrestricted);
+      expect(reads, 'an unrestricted GET reads no document').to.equal(0);
+      expect(JSON.parse(all.json ?? '')).to.include({ id: 'k1' });
+      await service.get('k1', ownerOnly('kate'));
+      expect(reads, 'the owner check reads it').to.be.greaterThan(0);
+      const refused = await service.get('k1', ownerOnly('liam')).catch((e: unknown) => e);
+      expect(
+        appErrorOf(() => {
+          throw refused;
+        }).code,
+      ).to.equal('NOT_FOUND');
+    } finally {
+      await base.close();
+    }
   });
 });

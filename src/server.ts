@@ -130,7 +130,7 @@ function createNotifier(
   return !config.events.dispatcher
     ? remoteDispatcher(options.remoteNudge ?? (() => undefined))
     : store.location
-      ? startDispatchThread({ store, now, dispatcher: tuning, ...hooks })
+      ? startDispatchThread({ store, now, dispatcher: tuning, nice: config.events.threadNice, ...hooks })
       : createDispatcher({ store, now, ...tuning, ...hooks });
 }
 

@@ -174,6 +174,12 @@ export const configTable = {
       duration,
       'How long dead letters (with their body) are kept before they are pruned.',
     ),
+    threadNice: setting(
+      'NOTIFY_THREAD_NICE',
+      '19',
+      integer(0, 19),
+      "How many nice steps below the API's thread the delivery thread runs (Linux; 0–19): it takes the CPU the API leaves. Lower it when the API alone keeps every core busy (`CLUSTER_WORKERS` = cores) and delivery must keep pace anyway (docs/events.md).",
+    ),
     dispatcher: setting(
       'NOTIFY_DISPATCHER',
       'true',

@@ -20,6 +20,8 @@ import type { DeadReason, Dispatcher, DispatcherOptions } from './dispatcher-typ
 export interface WorkerSetup {
   location: StoreLocation;
   offsetMs: number;
+  /** Nice steps below the starting thread's priority (dispatch-worker.ts; Linux only). */
+  nice: number;
   options: Omit<
     DispatcherOptions,
     'store' | 'now' | 'random' | 'onDelivered' | 'onRetry' | 'onDeadLetter' | 'onCapped' | 'onError'
@@ -66,6 +68,8 @@ export interface ThreadOptions {
   store: Store;
   now: () => Date;
   dispatcher: WorkerSetup['options'];
+  /** How many nice steps below the API's thread the delivery thread runs (NOTIFY_THREAD_NICE); default 0. */
+  nice?: number;
   /** Most nudges posted per this many ms (writes in between share one); default 10. */
   nudgeMs?: number;
   onDelivered?: (
@@ -203,7 +207,12 @@ function onExit(state: ThreadState, w: Worker, code: number, location: StoreLoca
 }
 
 function launch(state: ThreadState, location: StoreLocation): void {
-  const w = spawnWorker({ location, offsetMs: state.offset(), options: state.options.dispatcher });
+  const w = spawnWorker({
+    location,
+    offsetMs: state.offset(),
+    nice: state.options.nice ?? 0,
+    options: state.options.dispatcher,
+  });
   state.worker = w;
   state.ready = new Promise<void>((resolve) => {
     const onReady = (m: FromWorker): void => {

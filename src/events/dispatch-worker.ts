@@ -18,16 +18,18 @@ if (!port) throw new Error('dispatch-worker.ts runs only as a worker thread');
 const setup = workerData as WorkerSetup;
 
 /**
- * Delivery is background work: when the CPU is short, the API's thread should go first. This
- * thread runs at a lower priority (a nice value this much higher); it still gets its share of a
- * busy CPU (about a quarter next to one thread at the normal priority) and all of an idle one.
- * On Linux a priority set for pid 0 is the calling thread's own; elsewhere it would be the whole
- * process's, so there it is left alone.
+ * Delivery is background work: when the CPU is short, the API's thread goes first. This thread
+ * runs `setup.nice` nice steps lower (NOTIFY_THREAD_NICE, default 19): it gets all of an idle
+ * core, and only a small share of one the API's threads want too (at 19 about 1.5% next to one
+ * thread of normal priority). A priority only ranks threads that compete for the same CPU (the
+ * same cgroup in a container, the same session with autogroup), so it ranks delivery below the
+ * API, not below the rest of the machine. docs/events.md has the measurements and when to lower
+ * it. On Linux a priority set for pid 0 is the calling thread's own; elsewhere it would be the
+ * whole process's, so there it is left alone.
  */
-const backgroundNice = 5;
-if (process.platform === 'linux') {
+if (process.platform === 'linux' && setup.nice > 0) {
   try {
-    setPriority(0, Math.min(19, getPriority(0) + backgroundNice));
+    setPriority(0, Math.min(19, getPriority(0) + setup.nice));
   } catch {
     // Not permitted here (a sandbox): delivery runs at the normal priority.
   }

@@ -5,6 +5,8 @@
  * worker thread as in production. Nothing is timed: every assertion is on order and progress.
  */
 import { expect } from 'chai';
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { sample } from '../support/prometheus.js';
 import { startListener, type Listener, type Received } from '../support/listener.js';
 import { call, startTestServer, type TestServer } from '../support/server.js';
@@ -20,6 +22,23 @@ async function until(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** How many threads of this process run at nice value `nice` (Linux: /proc/self/task/<tid>/stat). */
+function threadsAtNice(nice: number): number {
+  let count = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    // After "pid (comm) ": state is field 3, nice field 19.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[16]) === nice) count++;
+  }
+  return count;
 }
 
 /** Event types per cart, in the order the listener got them (first copy of each event). */
@@ -205,5 +224,26 @@ describe('event delivery: isolation, backlog cap and retention', () => {
     }
     const metrics = (await call(server, 'GET', '/metrics')).text;
     expect(sample(metrics, 'tmf663_notification_records', { kind: 'delivered' })).to.equal(0);
+  });
+
+  it('the delivery thread runs NOTIFY_THREAD_NICE steps below the API thread, and only it (Linux)', async function () {
+    if (process.platform !== 'linux') this.skip(); // priorities per thread are Linux's
+    const base = getPriority(0);
+    const steps = Math.min(7, 19 - base);
+    if (steps <= 0) this.skip(); // this process already runs at the lowest priority
+    const before = threadsAtNice(base + steps);
+    const server = await startTestServer({ NOTIFY_THREAD_NICE: String(steps) });
+    try {
+      const l = await listen();
+      await subscribe(server, l.url);
+      expect((await call(server, 'POST', '/shoppingCart', { note: 'niced' })).status).to.equal(201);
+      await l.waitFor(1);
+      expect(l.received[0]?.body.event.shoppingCart.note).to.equal('niced');
+      await until('one more thread at the lower priority', () => threadsAtNice(base + steps) === before + 1);
+      expect(getPriority(0), 'the API thread keeps its priority').to.equal(base);
+    } finally {
+      await server.stop();
+    }
+    await until('the delivery thread gone with its server', () => threadsAtNice(base + steps) === before);
   });
 });

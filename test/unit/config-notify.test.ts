@@ -2,13 +2,14 @@ import { expect } from 'chai';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 
 describe('config: the notification settings', () => {
-  it('has documented defaults: 32 per subscriber, 100,000 pending, 1 h and 7 d retention, delivering', () => {
+  it('has documented defaults: 32 per subscriber, 100,000 pending, 1 h and 7 d retention, delivery at nice +19, delivering', () => {
     const c = loadConfig({}).events;
     expect(c).to.deep.include({
       concurrency: 32,
       maxPending: 100_000,
       deliveredRetentionMs: 3_600_000,
       deadLetterRetentionMs: 7 * 86_400_000,
+      threadNice: 19,
       dispatcher: true,
     });
   });
@@ -19,6 +20,7 @@ describe('config: the notification settings', () => {
       NOTIFY_MAX_PENDING: '500',
       NOTIFY_DELIVERED_RETENTION: '10m',
       NOTIFY_DEAD_LETTER_RETENTION: '2d',
+      NOTIFY_THREAD_NICE: '0',
       NOTIFY_DISPATCHER: 'false',
     }).events;
     expect(c).to.deep.include({
@@ -26,6 +28,7 @@ describe('config: the notification settings', () => {
       maxPending: 500,
       deliveredRetentionMs: 600_000,
       deadLetterRetentionMs: 2 * 86_400_000,
+      threadNice: 0,
       dispatcher: false,
     });
   });
@@ -38,6 +41,7 @@ describe('config: the notification settings', () => {
         NOTIFY_MAX_PENDING: 'lots',
         NOTIFY_DELIVERED_RETENTION: 'forever',
         NOTIFY_DEAD_LETTER_RETENTION: '0',
+        NOTIFY_THREAD_NICE: '20',
         NOTIFY_DISPATCHER: 'maybe',
       });
     } catch (e) {
@@ -50,6 +54,7 @@ describe('config: the notification settings', () => {
       'NOTIFY_MAX_PENDING',
       'NOTIFY_DELIVERED_RETENTION',
       'NOTIFY_DEAD_LETTER_RETENTION',
+      'NOTIFY_THREAD_NICE',
       'NOTIFY_DISPATCHER',
     ])
       expect(problems).to.contain(name);

@@ -176,9 +176,9 @@ export const configTable = {
     ),
     threadNice: setting(
       'NOTIFY_THREAD_NICE',
-      '19',
+      '5',
       integer(0, 19),
-      "How many nice steps below the API's thread the delivery thread runs (Linux; 0–19): it takes the CPU the API leaves. Lower it when the API alone keeps every core busy (`CLUSTER_WORKERS` = cores) and delivery must keep pace anyway (docs/events.md).",
+      "How many nice steps below the API's thread the delivery thread runs (Linux; 0–19). Higher gives the API more of a busy CPU and delivery less (at 19 delivery fell seconds behind under sustained load); 0 gives both an equal share (docs/events.md).",
     ),
     dispatcher: setting(
       'NOTIFY_DISPATCHER',

@@ -68,7 +68,7 @@ export interface ThreadOptions {
   store: Store;
   now: () => Date;
   dispatcher: WorkerSetup['options'];
-  /** How many nice steps below the API's thread the delivery thread runs (NOTIFY_THREAD_NICE); default 0. */
+  /** How many nice steps below the API's thread the delivery thread runs (NOTIFY_THREAD_NICE); default 0 here, 5 from the config. */
   nice?: number;
   /** Most nudges posted per this many ms (writes in between share one); default 10. */
   nudgeMs?: number;

@@ -19,13 +19,12 @@ const setup = workerData as WorkerSetup;
 
 /**
  * Delivery is background work: when the CPU is short, the API's thread goes first. This thread
- * runs `setup.nice` nice steps lower (NOTIFY_THREAD_NICE, default 19): it gets all of an idle
- * core, and only a small share of one the API's threads want too (at 19 about 1.5% next to one
- * thread of normal priority). A priority only ranks threads that compete for the same CPU (the
- * same cgroup in a container, the same session with autogroup), so it ranks delivery below the
- * API, not below the rest of the machine. docs/events.md has the measurements and when to lower
- * it. On Linux a priority set for pid 0 is the calling thread's own; elsewhere it would be the
- * whole process's, so there it is left alone.
+ * runs `setup.nice` nice steps lower (NOTIFY_THREAD_NICE, default 5): it gets all of an idle
+ * core, and about a quarter of one the API's thread wants too. A priority only ranks threads that
+ * compete for the same CPU (the same cgroup in a container, the same session with autogroup).
+ * docs/events.md has the measurements behind the default (a higher value starved delivery). On
+ * Linux a priority set for pid 0 is the calling thread's own; elsewhere it would be the whole
+ * process's, so there it is left alone.
  */
 if (process.platform === 'linux' && setup.nice > 0) {
   try {

@@ -2,14 +2,14 @@ import { expect } from 'chai';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 
 describe('config: the notification settings', () => {
-  it('has documented defaults: 32 per subscriber, 100,000 pending, 1 h and 7 d retention, delivery at nice +19, delivering', () => {
+  it('has documented defaults: 32 per subscriber, 100,000 pending, 1 h and 7 d retention, delivery at nice +5, delivering', () => {
     const c = loadConfig({}).events;
     expect(c).to.deep.include({
       concurrency: 32,
       maxPending: 100_000,
       deliveredRetentionMs: 3_600_000,
       deadLetterRetentionMs: 7 * 86_400_000,
-      threadNice: 19,
+      threadNice: 5,
       dispatcher: true,
     });
   });

@@ -180,7 +180,7 @@ export async function sustained({ root }: SustainedOptions): Promise<void> {
   const store = arg('store') ?? 'sqlite';
   const variants = (arg('variants') ?? 'none,one,three,degraded').split(',');
   if (store === 'mongodb' && !process.env.MONGODB_URI) throw new Error('--store mongodb needs MONGODB_URI');
-  const results: unknown[] = [];
+  const results: { variant: string; requestsPerS: number }[] = [];
   console.log(
     `sustained: ${durationMs / 1000} s per variant after ${warmupMs / 1000} s warm-up, ${clients} clients, store ${store}, listeners at nice +${listenerNice}; ` +
       `${cpus().length} cores, load average ${loadavg()
@@ -196,6 +196,12 @@ export async function sustained({ root }: SustainedOptions): Promise<void> {
       await runVariant(root, variant, specs, { durationMs, warmupMs, clients, store, listenerNice: nice }),
     );
   }
+  const ofNone = ofNeighbours(results);
+  if (ofNone.length > 0) {
+    console.log('\nagainst the nearest no-subscriber runs before / after (the target is at least 85%):');
+    for (const r of ofNone)
+      console.log(`  ${r.variant.padEnd(12)} ${percentText(r.ofNoneBefore)} / ${percentText(r.ofNoneAfter)}`);
+  }
   writeFileSync(
     join(root, 'bench', `results-events-sustained-${store}.json`),
     JSON.stringify(
@@ -208,6 +214,7 @@ export async function sustained({ root }: SustainedOptions): Promise<void> {
         listenerNice,
         loadavg: loadavg(),
         results,
+        ofNone,
       },
       null,
       2,
@@ -215,12 +222,33 @@ export async function sustained({ root }: SustainedOptions): Promise<void> {
   );
 }
 
+const percentText = (x: number | undefined): string => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
+
+/**
+ * Each subscribed variant's throughput as a share of the nearest no-subscriber variant before and
+ * after it in the run: the no-subscriber figure drifts within a run, so a variant is compared with
+ * its neighbours (`--variants none,three,none,one,none`).
+ */
+function ofNeighbours(
+  results: { variant: string; requestsPerS: number }[],
+): { variant: string; ofNoneBefore?: number; ofNoneAfter?: number }[] {
+  const none = (r: { variant: string }): boolean => r.variant.split(':')[0] === 'none';
+  const share = (r: { requestsPerS: number }, n: { requestsPerS: number } | undefined): number | undefined =>
+    n && n.requestsPerS > 0 ? Math.round((1000 * r.requestsPerS) / n.requestsPerS) / 1000 : undefined;
+  return results.flatMap((r, i) => {
+    if (none(r)) return [];
+    const before = results.slice(0, i).findLast(none);
+    const after = results.slice(i + 1).find(none);
+    return [{ variant: r.variant, ofNoneBefore: share(r, before), ofNoneAfter: share(r, after) }];
+  });
+}
+
 async function runVariant(
   root: string,
   variant: string,
   specs: ListenerSpec[],
   o: { durationMs: number; warmupMs: number; clients: number; store: string; listenerNice: number },
-): Promise<unknown> {
+): Promise<{ variant: string; requestsPerS: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tmf663-bench-sustained-'));
   const listeners = await Promise.all(specs.map((s) => startListener(s, root, o.listenerNice)));
   const port = await freePort();

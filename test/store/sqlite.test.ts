@@ -28,6 +28,19 @@ async function expectConflict(p: Promise<unknown>): Promise<void> {
   expect((error as AppError).code).to.equal('CONFLICT');
 }
 
+/**
+ * Runs `test` with the path of a database file `c.db` in a fresh temporary directory, which is
+ * removed afterwards whatever the outcome (with the events file and WAL files beside it).
+ */
+async function inTempFile(name: string, test: (path: string) => Promise<void> | void): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), `tmf663-${name}-`));
+  try {
+    await test(join(dir, 'c.db'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function openTempSqlite(): Promise<Store> {
   const dir = mkdtempSync(join(tmpdir(), 'tmf663-contract-'));
   const store = openSqliteStore({ path: join(dir, 'carts.db'), synchronous: 'normal' });
@@ -116,9 +129,7 @@ describe('SQLite store: documents as JSONB', () => {
   const byChannel = parseListQuery('channelCode=web&limit=10', { maxPageSize: 100 });
 
   it('converts a file written with JSON text documents when it opens it, keeping every cart', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tmf663-migrate-'));
-    const path = join(dir, 'c.db');
-    try {
+    await inTempFile('migrate', async (path) => {
       // A version-1 file: the table as it was, documents as text, user_version 0.
       const old = new Database(path);
       old.exec(schemaSql.replace('doc BLOB NOT NULL', 'doc TEXT NOT NULL'));
@@ -151,15 +162,11 @@ describe('SQLite store: documents as JSONB', () => {
         { t: 'blob' },
       ]);
       check.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('reads expires_at again in a layout-2 file, so carts whose end the old reader missed expire', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tmf663-migrate3-'));
-    const path = join(dir, 'c.db');
-    try {
+    await inTempFile('migrate3', async (path) => {
       // A version-2 file: JSONB documents; the old reader left expires_at NULL for a lower-case
       // t/z and for an offset such as +18:11, and read the canonical spelling.
       const old = new Database(path);
@@ -193,15 +200,11 @@ describe('SQLite store: documents as JSONB', () => {
       const check = new Database(path, { readonly: true });
       expect(check.pragma('user_version', { simple: true })).to.equal(schemaVersion);
       check.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('rebuilds the subscriptions of a layout-3 file as unique per owner, keeping every one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tmf663-migrate4-'));
-    const path = join(dir, 'c.db');
-    try {
+    await inTempFile('migrate4', async (path) => {
       // A version-3 file: subscriptions unique on (callback, query) for everyone, the owner only
       // inside the document.
       const old = new Database(path);
@@ -241,15 +244,11 @@ describe('SQLite store: documents as JSONB', () => {
       } finally {
         await again.close();
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('adds cart_times to the outbox of a layout-4 file; its waiting events route without times', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tmf663-migrate5-'));
-    const path = join(dir, 'c.db');
-    try {
+    await inTempFile('migrate5', async (path) => {
       // A version-4 file with one event waiting in an outbox that has no cart_times.
       const old = new Database(path);
       old.exec(schemaSql);
@@ -279,16 +278,12 @@ describe('SQLite store: documents as JSONB', () => {
       const columns = (check.pragma('table_info(outbox)') as { name: string }[]).map((c) => c.name);
       expect(columns).to.include('cart_times');
       check.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('moves the deliveries and records of a layout-5 file into the events file; its outbox routes and delivers', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tmf663-migrate6-'));
-    const path = join(dir, 'c.db');
-    const t = '2030-01-01T00:00:00.000Z';
-    try {
+    await inTempFile('migrate6', async (path) => {
+      const t = '2030-01-01T00:00:00.000Z';
       // A version-5 file: deliveries, delivered and dead_letters in the main file, one event
       // waiting in the outbox (routing deleted what it routed, so none of it was routed).
       const old = new Database(path);
@@ -364,22 +359,18 @@ describe('SQLite store: documents as JSONB', () => {
         .and.not.include.members(['deliveries', 'delivered', 'dead_letters']);
       expect(check.prepare('SELECT COUNT(*) AS n FROM outbox').get()).to.deep.equal({ n: 0 });
       check.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('routes again from the start when the main file is older than the events file (a restored backup)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tmf663-cursor-'));
-    const path = join(dir, 'c.db');
-    const event = (id: string) => ({
-      eventId: id,
-      cartId: id,
-      eventType: 'ShoppingCartCreateEvent',
-      body: { eventId: id },
-    });
-    const meta = { now: new Date().toISOString(), expiresAt: undefined };
-    try {
+    await inTempFile('cursor', async (path) => {
+      const event = (id: string) => ({
+        eventId: id,
+        cartId: id,
+        eventType: 'ShoppingCartCreateEvent',
+        body: { eventId: id },
+      });
+      const meta = { now: new Date().toISOString(), expiresAt: undefined };
       const first = openSqliteStore({ path, synchronous: 'normal' });
       await first.createSubscription({ id: 's', callback: 'http://l/', query: '' });
       for (const id of ['a', 'b']) await first.createCart({ id }, meta, [event(id)]);
@@ -402,22 +393,16 @@ describe('SQLite store: documents as JSONB', () => {
       } finally {
         await third.close();
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
-  it('refuses a file written by a newer schema instead of misreading it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tmf663-newer-'));
-    const path = join(dir, 'c.db');
-    try {
+  it('refuses a file written by a newer schema instead of misreading it', async () => {
+    await inTempFile('newer', (path) => {
       const newer = new Database(path);
       newer.pragma(`user_version = ${schemaVersion + 1}`);
       newer.close();
       expect(() => openSqliteStore({ path })).to.throw(/newer version/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('gives back exactly the text it was given, for any JSON (GET sends the stored text as is)', async () => {

@@ -25,6 +25,8 @@ export interface DeliveryStatements {
   pruneDead: Stmt;
   /** The counts and the cursor they go with, in one read (one snapshot). */
   counts: Stmt<[], { cursor: number; pending: number; delivered: number; dead: number }>;
+  /** The pending count and the cursor, in one read (the queue depth, without the records). */
+  pending: Stmt<[], { cursor: number; pending: number }>;
   deleteSubDeliveries: Stmt;
   /** Whether a subscription has pending deliveries. */
   anyOf: Stmt<[string], { one: number }>;
@@ -68,6 +70,9 @@ function queueStatements(db: Database.Database) {
     counts: db.prepare<[], { cursor: number; pending: number; delivered: number; dead: number }>(
       `SELECT ${cursorSql} AS cursor, (SELECT COUNT(*) FROM deliveries) AS pending,
               (SELECT COUNT(*) FROM delivered) AS delivered, (SELECT COUNT(*) FROM dead_letters) AS dead`,
+    ),
+    pending: db.prepare<[], { cursor: number; pending: number }>(
+      `SELECT ${cursorSql} AS cursor, (SELECT COUNT(*) FROM deliveries) AS pending`,
     ),
     anyOf: db.prepare<[string], { one: number }>(
       `SELECT 1 AS one FROM deliveries WHERE subscription_id = ? LIMIT 1`,

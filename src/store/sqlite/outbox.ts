@@ -283,10 +283,11 @@ export function eventMethods(s: SqliteState): EventMethods {
           }),
         ),
       ),
+    // Read at every metrics scrape: the delivered and dead-letter records are not counted here.
     pendingDeliveries: () =>
       run(() => {
-        const c = counts(s);
-        return c.pending + c.outbox;
+        const c = stmt.pending.get() ?? { cursor: 0, pending: 0 };
+        return c.pending + (s.stmt.unrouted.get(c.cursor) ?? 0);
       }),
   };
 }

@@ -52,7 +52,6 @@ export const idempotentReplayedHeader = (): Json => ({
   },
 });
 
-/** TMF630's sort query parameter, which neither v4 nor v5 declares (a fresh object per document). */
 /** The ETag header of a response that returns one cart version. */
 export const etagHeader = (): Json => ({
   ETag: { description: 'Strong entity tag of the returned cart version', schema: { type: 'string' } },
@@ -66,6 +65,7 @@ export const errorResponseIn =
     content: { [mediaType]: { schema: { $ref: '#/components/schemas/Error' } } },
   });
 
+/** TMF630's sort query parameter, which neither v4 nor v5 declares (a fresh object per document). */
 export const sortParameter = (): Json => ({
   name: 'sort',
   in: 'query',

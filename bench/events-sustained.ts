@@ -12,7 +12,7 @@
  *
  *   npm run bench:events -- --sustained [--duration 3m] [--clients 32] [--store mongodb]
  *                                       [--variants none,one,three,degraded] [--profile DIR]
- *                                       [--listener-nice 10]
+ *                                       [--listener-nice 10] [--listener net]
  *
  * --profile DIR writes the server's CPU profiles (API thread and dispatcher thread) to DIR/<variant>.
  * --listener-nice N (default 10; 0 for none) runs the listeners N nice steps below the normal
@@ -20,6 +20,8 @@
  * here they share the server's cores (docs/performance.md reports runs with both). A variant
  * written `name:N` runs with its listeners at nice +N instead, so that one run can compare both
  * (`--variants none,three,three:0`); variants may repeat, to interleave them.
+ * --listener net (default) or http: the listeners' HTTP server, a minimal responder on node:net or
+ * node:http (bench/slow-listener.ts; the first takes about a third of the CPU per notification).
  * On Linux it also reports CPU per variant: the API thread's per request, and the cores taken by
  * the server's other threads (delivery, GC), the listeners and this load generator.
  */
@@ -111,6 +113,8 @@ function httpCall(agent: Agent, port: number, method: string, path: string, body
   });
 }
 
+type ListenerServer = 'net' | 'http';
+
 interface Listener {
   spec: ListenerSpec;
   proc: ChildProcess;
@@ -118,7 +122,12 @@ interface Listener {
   ask<T>(message: string): Promise<T>;
 }
 
-async function startListener(spec: ListenerSpec, root: string, nice: number): Promise<Listener> {
+async function startListener(
+  spec: ListenerSpec,
+  root: string,
+  nice: number,
+  server: ListenerServer,
+): Promise<Listener> {
   const proc = fork(join(root, 'bench/slow-listener.ts'), [], {
     execArgv: ['--import', 'tsx'],
     env: {
@@ -127,6 +136,7 @@ async function startListener(spec: ListenerSpec, root: string, nice: number): Pr
       FAIL_EVERY: String(spec.failEvery),
       RECORD_ARRIVALS: '1',
       LISTENER_NICE: String(nice),
+      LISTENER_SERVER: server,
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -175,6 +185,8 @@ export interface SustainedOptions {
 export async function sustained({ root }: SustainedOptions): Promise<void> {
   const durationMs = parseDuration(arg('duration') ?? '3m');
   const listenerNice = Number(arg('listener-nice') ?? 10);
+  const listenerServer = arg('listener') ?? 'net';
+  if (listenerServer !== 'net' && listenerServer !== 'http') throw new Error('--listener: net or http');
   const warmupMs = Math.min(10_000, Math.round(durationMs / 10));
   const clients = Number(arg('clients') ?? 32);
   const store = arg('store') ?? 'sqlite';
@@ -182,7 +194,7 @@ export async function sustained({ root }: SustainedOptions): Promise<void> {
   if (store === 'mongodb' && !process.env.MONGODB_URI) throw new Error('--store mongodb needs MONGODB_URI');
   const results: { variant: string; requestsPerS: number }[] = [];
   console.log(
-    `sustained: ${durationMs / 1000} s per variant after ${warmupMs / 1000} s warm-up, ${clients} clients, store ${store}, listeners at nice +${listenerNice}; ` +
+    `sustained: ${durationMs / 1000} s per variant after ${warmupMs / 1000} s warm-up, ${clients} clients, store ${store}, listeners on ${listenerServer} at nice +${listenerNice}; ` +
       `${cpus().length} cores, load average ${loadavg()
         .map((n) => n.toFixed(1))
         .join(' ')}`,
@@ -193,7 +205,14 @@ export async function sustained({ root }: SustainedOptions): Promise<void> {
     if (!specs) throw new Error(`unknown variant ${variant}`);
     const nice = niceText === undefined ? listenerNice : Number(niceText);
     results.push(
-      await runVariant(root, variant, specs, { durationMs, warmupMs, clients, store, listenerNice: nice }),
+      await runVariant(root, variant, specs, {
+        durationMs,
+        warmupMs,
+        clients,
+        store,
+        listenerNice: nice,
+        listenerServer,
+      }),
     );
   }
   const ofNone = ofNeighbours(results);
@@ -212,6 +231,7 @@ export async function sustained({ root }: SustainedOptions): Promise<void> {
         clients,
         store,
         listenerNice,
+        listenerServer,
         loadavg: loadavg(),
         results,
         ofNone,
@@ -247,10 +267,19 @@ async function runVariant(
   root: string,
   variant: string,
   specs: ListenerSpec[],
-  o: { durationMs: number; warmupMs: number; clients: number; store: string; listenerNice: number },
+  o: {
+    durationMs: number;
+    warmupMs: number;
+    clients: number;
+    store: string;
+    listenerNice: number;
+    listenerServer: ListenerServer;
+  },
 ): Promise<{ variant: string; requestsPerS: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tmf663-bench-sustained-'));
-  const listeners = await Promise.all(specs.map((s) => startListener(s, root, o.listenerNice)));
+  const listeners = await Promise.all(
+    specs.map((s) => startListener(s, root, o.listenerNice, o.listenerServer)),
+  );
   const port = await freePort();
   const profileDir = arg('profile');
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, variant)}`] : [];

@@ -33,14 +33,9 @@ export function createMaintenance(engine: Engine): Maintenance {
     for (const b of backlog) {
       if (b.pending <= maxPending) continue;
       const reason = `backlog over NOTIFY_MAX_PENDING (${maxPending}): the oldest events were set aside`;
-      let count = 0;
-      for (;;) {
-        const moved = await store.capBacklog(b.subscriptionId, maxPending, reason, now.toISOString());
-        for (const d of moved) options.onDeadLetter?.(d, reason, 'backlog');
-        count += moved.length;
-        if (moved.length === 0) break;
-      }
-      if (count > 0) options.onCapped?.(b.subscriptionId, count);
+      const moved = await store.capBacklog(b.subscriptionId, maxPending, reason, now.toISOString());
+      for (const d of moved) options.onDeadLetter?.(d, reason, 'backlog');
+      if (moved.length > 0) options.onCapped?.(b.subscriptionId, moved.length);
       const lane = engine.lanes.get(b.subscriptionId);
       if (lane) resetLane(lane);
     }

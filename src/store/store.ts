@@ -281,7 +281,8 @@ export interface Store {
   backlog(): Promise<SubscriberBacklog[]>;
   /**
    * Dead-letters a subscriber's oldest pending deliveries beyond the newest `keep`, with
-   * `lastError`; returns those it moved.
+   * `lastError`; returns those it moved. Beyond the newest `keep` when it starts: in several
+   * writes, so deliveries arriving meanwhile are left for the next call.
    */
   capBacklog(subscriptionId: string, keep: number, lastError: string, now: string): Promise<Delivery[]>;
   /**

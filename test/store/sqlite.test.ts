@@ -123,6 +123,50 @@ describe('SQLite store: routing takes the write lock only when there is somethin
   });
 });
 
+describe('SQLite store: the backlog cap', () => {
+  it('moves a cut larger than one write in several, letting other writes in between and leaving later deliveries', async () => {
+    await inTempFile('cap', async (path) => {
+      const meta = { now: '2024-05-01T10:00:00.000Z', expiresAt: undefined };
+      const store = openSqliteStore({ path, synchronous: 'normal' });
+      try {
+        await store.createSubscription({ id: 's', callback: 'http://listener.test/', query: '' });
+        const all = () => [{ subscriptionId: 's' }];
+        const create = (n: number) =>
+          store.createCart({ id: `c${n}` }, meta, [
+            { eventId: `e${n}`, cartId: `c${n}`, eventType: 'ShoppingCartCreateEvent', body: { n } },
+          ]);
+        await Promise.all(Array.from({ length: 700 }, (_, n) => create(n)));
+        expect(await store.routeOutbox(all, 1000)).to.equal(700);
+        const queued = await store.pendingAfter('s', 0, 1000);
+
+        const cut = store.capBacklog('s', 100, 'backlog over NOTIFY_MAX_PENDING', meta.now);
+        let cutDone = false;
+        void cut.then(() => (cutDone = true));
+        // Two more events, routed while the cut is under way.
+        await Promise.all([create(700), create(701)]);
+        expect(await store.routeOutbox(all, 10)).to.equal(2);
+        expect(cutDone, 'routing got its writes in before the cut was over').to.equal(false);
+
+        const moved = await cut;
+        expect(moved.map((d) => d.eventId)).to.deep.equal(queued.slice(0, 600).map((d) => d.eventId));
+        const left = await store.pendingAfter('s', 0, 1000);
+        expect(left.map((d) => d.eventId)).to.deep.equal([
+          ...queued.slice(600).map((d) => d.eventId),
+          'e700',
+          'e701',
+        ]);
+        const dead = await store.listDeadLetters();
+        expect(dead).to.have.length(600);
+        expect(
+          dead.every((d) => d.lastError === 'backlog over NOTIFY_MAX_PENDING' && d.body.n !== undefined),
+        ).to.equal(true);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+});
+
 describe('SQLite store: documents as JSONB', () => {
   const t0 = Date.parse('2030-01-01T00:00:00Z');
   const meta = { now: new Date(t0).toISOString(), expiresAt: undefined };

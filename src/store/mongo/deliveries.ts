@@ -165,6 +165,12 @@ async function backlog(s: MongoState): Promise<SubscriberBacklog[]> {
   return out;
 }
 
+/** Deliveries moved to the dead letters per round trip of the backlog cap. */
+const capChunk = 2000;
+
+// The cut is found once: the deliveries beyond the newest `keep` then (more may arrive meanwhile,
+// and are the next pass's); they move in chunks. One settled or moved by another process
+// meanwhile is simply not there any more.
 async function capBacklog(
   s: MongoState,
   subscriptionId: string,
@@ -179,20 +185,24 @@ async function capBacklog(
     .limit(1)
     .toArray();
   if (!cutoff) return [];
-  const rows = await s.deliveries
-    .find({ subscriptionId, seq: { $lte: cutoff.seq } })
-    .sort({ seq: 1 })
-    .limit(2000)
-    .toArray();
-  if (rows.length === 0) return [];
-  await s.deadLetters.bulkWrite(
-    rows.map((r) => ({
-      replaceOne: { filter: { _id: r._id }, replacement: { ...r, lastError, deadAt }, upsert: true },
-    })),
-    { ordered: false },
-  );
-  await s.deliveries.deleteMany({ _id: { $in: rows.map((r) => r._id) } });
-  return rows.map(toDelivery);
+  const moved: Delivery[] = [];
+  for (;;) {
+    const rows = await s.deliveries
+      .find({ subscriptionId, seq: { $lte: cutoff.seq } })
+      .sort({ seq: 1 })
+      .limit(capChunk)
+      .toArray();
+    if (rows.length === 0) return moved;
+    await s.deadLetters.bulkWrite(
+      rows.map((r) => ({
+        replaceOne: { filter: { _id: r._id }, replacement: { ...r, lastError, deadAt }, upsert: true },
+      })),
+      { ordered: false },
+    );
+    await s.deliveries.deleteMany({ _id: { $in: rows.map((r) => r._id) } });
+    moved.push(...rows.map(toDelivery));
+    if (rows.length < capChunk) return moved;
+  }
 }
 
 async function pruneEventRecords(

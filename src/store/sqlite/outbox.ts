@@ -18,8 +18,16 @@ import { run } from './errors.js';
 import { eventTimeOf, parsedOnce, toDelivery } from './rows.js';
 import type { SqliteState } from './statements.js';
 
-/** At most this many rows move or go in one transaction, so the write lock is held briefly. */
-const capChunk = 2000;
+/** At most this many routed outbox rows go in one transaction, so the write lock is held briefly. */
+const pruneChunk = 2000;
+
+/**
+ * At most this many deliveries move to the dead letters in one transaction of the backlog cap:
+ * each carries its event body, and the transaction holds the delivery thread's event loop (about
+ * 5 ms for 250; 60-145 ms for the 2,000 it once was, which stalled the other subscribers'
+ * deliveries at every cut).
+ */
+const capChunk = 250;
 
 // An event is for the subscriptions that exist when it happens: with none there is nobody to
 // tell, and nothing is recorded. Asked inside the write's transaction, so it is exact even
@@ -116,15 +124,14 @@ function route(
   return rows.length;
 }
 
-function capBacklog(
+/** Dead-letters the subscriber's oldest deliveries up to seq `cutoff`, at most capChunk of them. */
+function capChunkUpTo(
   s: SqliteState,
   subscriptionId: string,
-  keep: number,
+  cutoff: number,
   dead: { lastError: string; deadAt: string },
 ): Delivery[] {
   const { stmt } = s.ev;
-  const cutoff = stmt.capCutoff.get(subscriptionId, keep);
-  if (cutoff === undefined) return [];
   const rows = stmt.overCap.all(subscriptionId, cutoff, capChunk);
   for (const row of rows) {
     stmt.insertDead.run({ ...row, ...dead });
@@ -171,8 +178,8 @@ function eventTransactions(s: SqliteState) {
       route(s, fn, max, made),
     ),
     settleRows,
-    capBacklog: db.transaction((subscriptionId: string, keep: number, lastError: string, deadAt: string) =>
-      capBacklog(s, subscriptionId, keep, { lastError, deadAt }),
+    capChunk: db.transaction((subscriptionId: string, cutoff: number, lastError: string, deadAt: string) =>
+      capChunkUpTo(s, subscriptionId, cutoff, { lastError, deadAt }),
     ),
     prune: db.transaction((deliveredBefore: string, deadBefore: string, max: number) => ({
       delivered: stmt.pruneDelivered.run(deliveredBefore, max).changes,
@@ -250,11 +257,23 @@ export function eventMethods(s: SqliteState): EventMethods {
           oldestEventTime: stmt.eventTimeAt.get(r.first) ?? undefined,
         })),
       ),
-    capBacklog: (subscriptionId, keep, lastError, now) =>
-      queue.write(() => tx.capBacklog(subscriptionId, keep, lastError, now)),
+    // The cut is found once, by a read: the deliveries beyond the newest `keep` then (more may
+    // arrive meanwhile, and are the next pass's). They move in small writes, each its own turn of
+    // the event loop, so the other lanes' sends and outcomes go on in between. A delivery settled
+    // or moved by another process meanwhile is simply not there any more.
+    capBacklog: async (subscriptionId, keep, lastError, now) => {
+      const cutoff = await run(() => stmt.capCutoff.get(subscriptionId, keep));
+      if (cutoff === undefined) return [];
+      const moved: Delivery[] = [];
+      for (;;) {
+        const chunk = await queue.write(() => tx.capChunk(subscriptionId, cutoff, lastError, now));
+        moved.push(...chunk);
+        if (chunk.length < capChunk) return moved;
+      }
+    },
     pruneEventRecords: async (deliveredBefore, deadBefore, max) => {
       const gone = await queue.write(() => tx.prune(deliveredBefore, deadBefore, max));
-      await pruneRouted(s, Math.max(max, capChunk));
+      await pruneRouted(s, Math.max(max, pruneChunk));
       return gone;
     },
     eventRecordCounts: () => run(() => counts(s)),

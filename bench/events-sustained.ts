@@ -21,7 +21,7 @@
  * written `name:N` runs with its listeners at nice +N instead, so that one run can compare both
  * (`--variants none,three,three:0`); variants may repeat, to interleave them.
  * --listener net (default) or http: the listeners' HTTP server, a minimal responder on node:net or
- * node:http (bench/slow-listener.ts; the first takes about a third of the CPU per notification).
+ * node:http (bench/slow-listener.ts; the first, with its key read, takes about half the CPU).
  * On Linux it also reports CPU per variant: the API thread's per request, and the cores taken by
  * the server's other threads (delivery, GC), the listeners and this load generator.
  */
